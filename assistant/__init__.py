@@ -1,0 +1,13 @@
+"""Ready-to-publish social media content in a brand's voice, valid for every platform."""
+
+from .api import Assistant
+from .brands import BrandProfile
+from .errors import AssistantError, InputError, ModelError
+from .platforms import PlatformRules
+from .validation import Check, Violation, check, validate
+
+__all__ = [
+    "Assistant", "AssistantError", "BrandProfile", "Check", "InputError", "ModelError",
+    "PlatformRules", "Violation", "check", "validate",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,188 @@
+"""The `assistant` command: a thin shell over the Python API. Errors become messages and exit codes here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import counting
+from .api import Assistant
+from .brands import load_brand
+from .catalog import Catalog
+from .errors import AssistantError, InputError
+from .loader import read_text
+from .platforms import KINDS
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("folders")
+    group.add_argument("--brands-dir", default=argparse.SUPPRESS, help="brand profiles folder (env ASSISTANT_BRANDS_DIR)")
+    group.add_argument("--prompts-dir", default=argparse.SUPPRESS, help="your prompt templates, looked up before the defaults (env ASSISTANT_PROMPTS_DIR)")
+    group.add_argument("--platforms-dir", default=argparse.SUPPRESS, help="platform rule files that replace or add to the defaults (env ASSISTANT_PLATFORMS_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Social media content in your brand's voice, valid for every platform.")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("check", help="validate a text against a platform's rules and a brand's policy")
+    _common(p)
+    p.add_argument("--platform", "-p", required=True, help="platform id, e.g. x, linkedin, instagram")
+    p.add_argument("--brand", "-b", help="brand id (file name in the brands folder) or path to a profile")
+    p.add_argument("--kind", "-k", default="post", choices=KINDS, help="content kind (thread: posts separated by lines of '---')")
+    p.add_argument("--sponsored", action="store_true", help="the text is paid content: require the disclosure label")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", "-t", help="the text to check")
+    src.add_argument("--file", "-f", help="read the text from a UTF-8 file")
+    src.add_argument("stdin", nargs="?", choices=["-"], help="read the text from standard input")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("platforms", help="list the platforms and their key limits")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_platforms)
+
+    p = sub.add_parser("brands", help="list brand profiles; `brands validate [PATH]` checks profile files")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_brands)
+    brands_sub = p.add_subparsers(dest="brands_command", metavar="validate")
+    v = brands_sub.add_parser("validate", help="check brand profile files (a file or a folder; default: the brands folder)")
+    _common(v)
+    v.add_argument("path", nargs="?", help="a profile file or a folder of profiles")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_brands_validate)
+    return parser
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return Catalog(
+        brands_dir=getattr(args, "brands_dir", None),
+        prompts_dir=getattr(args, "prompts_dir", None),
+        platforms_dir=getattr(args, "platforms_dir", None),
+    )
+
+
+def _read_input(args: argparse.Namespace) -> tuple[str, str]:
+    if args.text is not None:
+        return args.text, "--text"
+    if args.file is not None:
+        return read_text(Path(args.file), "text file"), args.file
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), "standard input"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"standard input: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}).", hint="Send UTF-8 text.") from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    assistant = Assistant(catalog=_catalog(args))
+    text, source = _read_input(args)
+    # A trailing newline from a file or a shell pipe is not part of the post.
+    text = text.rstrip("\n") if source != "--text" else text
+    if not text.strip():
+        raise InputError(f"{source}: the text is empty.", hint="Give the text to check with --text, --file or on standard input.")
+    result = assistant.check(text, args.platform, args.brand, kind=args.kind, sponsored=args.sponsored)
+    if args.json:
+        print(json.dumps({**result.to_dict(), "kind": args.kind, "brand": args.brand}, ensure_ascii=False))
+    else:
+        platform = assistant.platform(args.platform)
+        status = "ok" if result.ok else "NOT OK"
+        sizes = ", ".join(f"{m.length} / {m.limit} {m.unit}" for m in result.measures) or f"{result.length} / {result.limit}"
+        print(f"{platform.name}: {sizes} ({counting.METHODS.get(result.counting, result.counting)}) {status}")
+        for v in result.violations:
+            print(f"  {v.severity:<7} {v.rule}{f' ({v.where})' if v.where else ''}: {v.message}")
+    return 0 if result.ok else 1
+
+
+def cmd_platforms(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    platforms = catalog.platforms
+    if args.json:
+        print(json.dumps([p.model_dump(mode="json") for p in platforms.values()], ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'id':<15} {'limit':<26} {'hashtags':<13} {'fold':<8} {'links':<10} kinds")
+    for p in platforms.values():
+        limit = " + ".join(f"{lim.max} {lim.unit}" for lim in p.text.limits)
+        tags = f"max {p.hashtags.max}" if p.hashtags.max is not None else f"≤{p.hashtags.recommended} advised"
+        fold = str(p.fold.chars or f"{p.fold.lines} lines") if p.fold else "-"
+        links = "clickable" if p.links.clickable else "no"
+        print(f"{p.id:<15} {limit:<26} {tags:<13} {fold:<8} {links:<10} {', '.join(p.supported_kinds())}")
+    return 0
+
+
+def cmd_brands(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    rows, failures = [], []
+    for brand_id in catalog.brand_ids():
+        try:
+            b = catalog.brand(brand_id)
+        except AssistantError as exc:
+            failures.append({"id": brand_id, "error": str(exc)})
+            continue
+        rows.append({
+            "id": b.id, "name": b.name, "language": b.language, "audience": b.audience,
+            "emoji": "no" if not b.emoji.allowed else (f"max {b.emoji.max}" if b.emoji.max is not None else "yes"),
+            "hashtags_max": b.hashtags.max, "brand_hashtags": b.hashtags.brand,
+            "disclosure": b.disclosure_labels(), "platform_overrides": sorted(b.platforms),
+        })
+    if args.json:
+        print(json.dumps({"brands_dir": str(catalog.brands_dir), "brands": rows, "invalid": failures}, ensure_ascii=False, indent=1))
+    else:
+        print(f"Brand profiles in {catalog.brands_dir}:")
+        for r in rows:
+            print(f"  {r['id']:<22} {r['name']:<24} {r['language']:<6} emoji {r['emoji']:<6} {r['audience'][:60]}")
+        for f in failures:
+            print(f"  {f['id']:<22} INVALID: {f['error']}", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def cmd_brands_validate(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    target = Path(args.path) if args.path else catalog.brands_dir
+    if target.is_dir():
+        files = sorted(target.glob("*.yaml")) + sorted(target.glob("*.yml"))
+        if not files:
+            raise InputError(f"{target}: no .yaml brand profiles in this folder.")
+    else:
+        files = [target]
+    results = []
+    for path in files:
+        try:
+            brand = load_brand(path, set(catalog.platform_files))
+            results.append({"file": str(path), "ok": True, "name": brand.name})
+        except AssistantError as exc:
+            results.append({"file": str(path), "ok": False, "error": str(exc)})
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+    else:
+        for r in results:
+            if r["ok"]:
+                print(f"ok    {r['file']} ({r['name']})")
+            else:
+                print(f"error: {r['error']}", file=sys.stderr)
+    return 0 if all(r["ok"] for r in results) else 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Deterministic fixes that never invent content: tidy hashtags, enforce caps and required tags, add the disclosure label."""
+
+from __future__ import annotations
+
+import re
+
+from . import hashtags
+from .brands import BrandProfile
+from .content import Content, HashtagSet, RankedHashtag, Thread
+from .platforms import PlatformRules
+from .validation import check_disclosure, policy_for
+
+_NUMBERING = re.compile(r"^\s*(\d{1,2})\s*(/\s*\d{0,2}|[.)])\s+")
+
+
+def apply_fixes(content: Content, platform: PlatformRules, brand: BrandProfile | None, *, sponsored: bool = False, link: str | None = None) -> tuple[Content, list[str]]:
+    """Return the fixed content and one line per change made, for the user to see."""
+    notes: list[str] = []
+    data = content.model_dump()
+    policy = policy_for(brand, platform)
+    style = policy.brand.hashtags.style if policy.brand else "any"
+
+    if isinstance(content, Thread):
+        cleaned = [_NUMBERING.sub("", p, count=1) for p in data["posts"]]
+        if cleaned != data["posts"]:
+            notes.append("removed the model's own numbering from thread posts (numbering is added when rendering)")
+        data["posts"] = cleaned
+
+    if "link" in data:
+        if link and data["link"] != link:
+            data["link"] = link
+            notes.append("set the link to the one in the brief")
+        elif not link and data["link"]:
+            data["link"] = None
+            notes.append("removed a link the brief did not give")
+
+    if isinstance(content, HashtagSet):
+        data["hashtags"] = _fix_ranked(data["hashtags"], policy, style, notes)
+    elif content.hashtag_field():
+        data["hashtags"] = _fix_list(data, content, policy, style, notes)
+
+    fixed = type(content).model_validate(data)
+    if sponsored and content.disclosure_field():
+        fixed = _add_disclosure(fixed, platform, brand, notes)
+    return fixed, notes
+
+
+def _move_trailing_tags(text: str) -> tuple[str, list[str]]:
+    """Hashtags a model left at the end of the body belong in the hashtag list, where caps apply."""
+    start = hashtags.trailing_block_start(text)
+    if start >= len(text.rstrip()):
+        return text, []
+    tags = [t.text for t in hashtags.find(text[start:]) if not t.problem]
+    return text[:start].rstrip(), tags
+
+
+def _fix_list(data: dict, content: Content, policy, style: str, notes: list[str]) -> list[str]:
+    body_field = content.disclosure_field()
+    raw = list(data["hashtags"])
+    if body_field and body_field[2] == "" and body_field[1] is None:  # a plain text field: post text, caption
+        body, moved = _move_trailing_tags(data[body_field[0]])
+        if moved:
+            data[body_field[0]] = body
+            raw = moved + raw
+            notes.append(f"moved {len(moved)} hashtag(s) from the end of the text to the hashtag list")
+    tags = [t for t in (hashtags.normalize(x, style) for x in raw) if t]
+    if [t for t in raw] != tags:
+        notes.append("normalised hashtags")
+    return _cap(tags, _inline(content, data), policy, notes)
+
+
+def _inline(content: Content, data: dict) -> set[str]:
+    field = content.disclosure_field()
+    if not field:
+        return set()
+    name, index, sub = field
+    value = data[name] if index is None else data[name][index]
+    text = value[sub] if sub else value
+    return {t.key for t in hashtags.find(text) if not t.problem} if isinstance(text, str) else set()
+
+
+def _cap(tags: list[str], inline: set[str], policy, notes: list[str]) -> list[str]:
+    before = len(tags)
+    tags = hashtags.dedupe(tags)
+    if len(tags) < before:
+        notes.append(f"removed {before - len(tags)} duplicate hashtag(s)")
+    banned = [t for t in tags if hashtags.key(t) in policy.banned_tags]
+    if banned:
+        notes.append(f"removed banned hashtag(s): {' '.join(banned)}")
+        tags = [t for t in tags if t not in banned]
+    in_text = [t for t in tags if hashtags.key(t) in inline]
+    tags = [t for t in tags if t not in in_text]  # already in the text: do not repeat
+    missing = [t for t in policy.required_tags if hashtags.key(t) not in {hashtags.key(x) for x in tags} | inline]
+    if missing:
+        notes.append(f"added required brand hashtag(s): {' '.join(missing)}")
+        tags = missing + tags
+    if policy.hashtag_cap is not None:
+        room = max(0, policy.hashtag_cap - len(inline))
+        if len(tags) > room:
+            notes.append(f"dropped {len(tags) - room} hashtag(s) beyond the cap of {policy.hashtag_cap}")
+            tags = tags[:room]
+    return tags
+
+
+def _fix_ranked(items: list[dict], policy, style: str, notes: list[str]) -> list[dict]:
+    by_key: dict[str, dict] = {}
+    for item in items:
+        tag = hashtags.normalize(item["tag"], style)
+        if tag and hashtags.key(tag) not in by_key:
+            by_key[hashtags.key(tag)] = {**item, "tag": tag}
+    if len(by_key) < len(items):
+        notes.append("normalised and de-duplicated hashtags")
+    kept = _cap([i["tag"] for i in by_key.values()], set(), policy, notes)
+    out = []
+    for tag in kept:
+        item = by_key.get(hashtags.key(tag))
+        out.append(item or RankedHashtag(tag=tag, kind="brand", why="required by the brand profile").model_dump())
+    return out
+
+
+def _add_disclosure(content: Content, platform: PlatformRules, brand: BrandProfile | None, notes: list[str]) -> Content:
+    name, index, sub = content.disclosure_field()
+    data = content.model_dump()
+    holder = data[name] if index is None else data[name][index]
+    text = holder[sub] if sub else holder
+    policy = policy_for(brand, platform)
+    if any(v.rule == "disclosure" for v in check_disclosure(text or "", platform, policy, None)):
+        label = policy.disclosure_labels[0]
+        placement = policy.brand.disclosure.placement if policy.brand else "start"
+        joiner = " " if label.startswith("#") else " · "
+        text = f"{label}{joiner}{text}" if placement == "start" else f"{text.rstrip()}\n\n{label}"
+        notes.append(f"added the disclosure label '{label}'")
+        if index is None:
+            data[name] = text
+        elif sub:
+            data[name][index][sub] = text
+        else:
+            data[name][index] = text
+        return type(content).model_validate(data)
+    return content
