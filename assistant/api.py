@@ -110,7 +110,11 @@ class Assistant:
     ) -> list[Result]:
         """The brief for every platform × kind × variant, run concurrently; results in job order."""
         jobs = self.jobs(brief, brand=brand, platforms=platforms, kinds=kinds, variants=variants, **options)
-        if len(jobs) == 1 or self.backend.kind == "local":  # the local model runs one request at a time anyway
+        return self.run_jobs(jobs, concurrency=concurrency, on_result=on_result)
+
+    def run_jobs(self, jobs: list[Job], *, concurrency: int = 4, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+        """Run jobs, concurrently where the backend can serve several at once; `on_result` sees each as it lands."""
+        if len(jobs) == 1 or self.backend.kind == "local":  # the local model serves one request at a time anyway
             results = []
             for job in jobs:
                 results.append(self.run_job(job))

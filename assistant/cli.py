@@ -57,7 +57,31 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("path", nargs="?", help="a profile file or a folder of profiles")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_brands_validate)
+    p = sub.add_parser("generate", help="write content for one brief: every platform x kind x variant")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--brand", "-b", required=True, help="brand id or path to a profile")
+    p.add_argument("--platform", "-p", action="append", required=True, help="platform id; repeat for several")
+    p.add_argument("--kind", "-k", action="append", choices=KINDS, help="content kind; repeat for several (default: post)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--brief", help="what to write about")
+    src.add_argument("--brief-file", help="read the brief from a UTF-8 file")
+    p.add_argument("--variants", "-n", type=int, default=1, help="distinct variants per platform and kind, for A/B tests")
+    p.add_argument("--language", "-l", help="BCP-47 language to write in (default: the brand's)")
+    p.add_argument("--link", help="the link to share")
+    p.add_argument("--sponsored", action="store_true", help="paid content: the brand's disclosure label is required")
+    p.add_argument("--show-prompt", action="store_true", help="print each rendered prompt and its token count to stderr")
+    p.add_argument("--dry-run", action="store_true", help="render and count the prompts, call no model")
+    p.add_argument("--json", action="store_true", help="one JSON object per result, one per line")
+    p.set_defaults(func=cmd_generate)
     return parser
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("model")
+    group.add_argument("--model", "-m", help="model name (env ASSISTANT_MODEL; default gpt-4.1-mini on OpenAI)")
+    group.add_argument("--backend", choices=["auto", "local", "openai", "compatible"], help="auto (default): OPENAI_BASE_URL, else OPENAI_API_KEY, else the bundled local model")
+    group.add_argument("--max-repairs", type=int, help="rounds of sending violations back to the model (default 2)")
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -98,6 +122,53 @@ def cmd_check(args: argparse.Namespace) -> int:
         for v in result.violations:
             print(f"  {v.severity:<7} {v.rule}{f' ({v.where})' if v.where else ''}: {v.message}")
     return 0 if result.ok else 1
+
+
+def _assistant(args: argparse.Namespace) -> Assistant:
+    return Assistant(catalog=_catalog(args), backend=args.backend, model=args.model, max_repairs=args.max_repairs)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    brief = args.brief if args.brief is not None else read_text(Path(args.brief_file), "brief file")
+    jobs = assistant.jobs(
+        brief, brand=args.brand, platforms=args.platform, kinds=args.kind or ["post"], variants=args.variants,
+        language=args.language, link=args.link, sponsored=args.sponsored or None,
+    )
+    if args.show_prompt or args.dry_run:
+        for job in jobs:
+            prompt, _, tokens, max_tokens = assistant.pipeline.prepare(job)
+            print(f"===== prompt: {job.platform.id} · {job.kind} · variant {job.variant} · {tokens} (+ up to {max_tokens} for the answer)", file=sys.stderr)
+            print(prompt.text, file=sys.stderr)
+        if args.dry_run:
+            return 0
+    if not args.json:
+        print(f"Generating {len(jobs)} piece(s) with {assistant.backend.describe()}…", file=sys.stderr)
+
+    def show(result) -> None:
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(render_result(result), flush=True)
+
+    results = assistant.run_jobs(jobs, on_result=show)
+    bad = [r for r in results if not r.ok]
+    if bad and not args.json:
+        print(f"{len(bad)} of {len(results)} result(s) break a hard rule (see above).", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def render_result(result) -> str:
+    status = "ok" if result.ok else "NOT OK"
+    cost = f" · ${result.cost_usd:.4f}" if result.cost_usd else ""
+    size = f" · {result.length}/{result.limit}" if result.length is not None else ""
+    head = f"===== {result.platform} · {result.kind}{f' · variant {result.variant}' if result.variant > 1 else ''} · {status}{size} · {result.attempts} call(s) · {result.usage.total_tokens} tokens{cost}"
+    lines = [head, result.markdown or result.text or (result.error or "")]
+    for v in result.violations:
+        lines.append(f"  {v.severity:<7} {v.rule}{f' ({v.where})' if v.where else ''}: {v.message}")
+    for note in result.fixes:
+        lines.append(f"  fixed   {note}")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_platforms(args: argparse.Namespace) -> int:

@@ -34,15 +34,14 @@ def apply_fixes(content: Content, platform: PlatformRules, brand: BrandProfile |
             data["link"] = None
             notes.append("removed a link the brief did not give")
 
+    if sponsored and content.disclosure_field():
+        # Before capping hashtags: a '#ad' label is itself a hashtag and takes a place under the cap.
+        data = _add_disclosure(type(content).model_validate(data), platform, brand, notes).model_dump()
     if isinstance(content, HashtagSet):
         data["hashtags"] = _fix_ranked(data["hashtags"], policy, style, notes)
     elif content.hashtag_field():
         data["hashtags"] = _fix_list(data, content, policy, style, notes)
-
-    fixed = type(content).model_validate(data)
-    if sponsored and content.disclosure_field():
-        fixed = _add_disclosure(fixed, platform, brand, notes)
-    return fixed, notes
+    return type(content).model_validate(data), notes
 
 
 def _move_trailing_tags(text: str) -> tuple[str, list[str]]:

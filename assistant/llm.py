@@ -119,12 +119,15 @@ class Capabilities:
     """What an endpoint rejected before (json_schema, temperature, max_tokens…), so we do not ask twice."""
 
     def __init__(self):
-        self._data: dict[str, dict] | None = None
+        self._data: dict[str, dict] = {}
+        self._path: Path | None = None
 
     def _load(self) -> dict[str, dict]:
-        if self._data is None:
+        path = _cache_file()
+        if path != self._path:  # read once per cache file (tests and users may point elsewhere)
+            self._path = path
             try:
-                self._data = json.loads(_cache_file().read_text("utf-8"))
+                self._data = json.loads(path.read_text("utf-8"))
             except (OSError, ValueError):
                 self._data = {}
         return self._data
@@ -136,7 +139,7 @@ class Capabilities:
         data = self._load()
         data.setdefault(key, {}).update(values)
         try:
-            path = _cache_file()
+            path = self._path or _cache_file()
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=1), "utf-8")
