@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import regex
 
@@ -41,11 +42,10 @@ _MASTODON_MENTION_END = regex.compile(
 )
 _MASTODON_URL_PLACEHOLDER = "x" * TRANSFORMED_URL_LENGTH
 
-# Threads counts an emoji by its UTF-8 bytes; a one-code-point emoji is at least 4 of them
-# in practice, and the documented advice is to count 4 to be safe.
+# Threads counts an emoji by its UTF-8 bytes; the documented advice is to count at least 4.
 _THREADS_MIN_EMOJI = 4
-# Nothing below U+00A9 can be or start an emoji (a keycap needs U+20E3 after its digit).
-_FIRST_EMOJI_CANDIDATE = "\u00a9"
+# Every Emoji_Presentation and Extended_Pictographic code point lies in these blocks.
+_PICTOGRAPHIC_BLOCKS = ((0x00A9, 0x3300), (0x1F000, 0x20000))
 
 
 def graphemes(text: str) -> list[str]:
@@ -60,9 +60,23 @@ def is_emoji(cluster: str) -> bool:
 
 def emojis(text: str) -> list[str]:
     """The emoji clusters of `text`, in order, repeats included."""
-    if not text or max(text) < _FIRST_EMOJI_CANDIDATE:
+    if not _may_hold_emoji(text):
         return []
-    return [c for c in _GRAPHEME.findall(text) if EMOJI_SEQUENCE.fullmatch(c)]
+    singles = _single_code_point_emoji()
+    return [c for c in _GRAPHEME.findall(text) if (c in singles if len(c) == 1 else EMOJI_SEQUENCE.fullmatch(c))]
+
+
+def _may_hold_emoji(text: str) -> bool:
+    # ASCII holds no emoji: even a keycap needs U+20E3 after its digit.
+    return not text.isascii() and EMOJI_SEQUENCE.search(text) is not None
+
+
+@cache
+def _single_code_point_emoji() -> frozenset[str]:
+    """The code points that are an emoji on their own: a set test is far cheaper than a match."""
+    blocks = "".join(chr(c) for lo, hi in _PICTOGRAPHIC_BLOCKS for c in range(lo, hi))
+    candidates = regex.findall(r"[\p{Emoji_Presentation}\p{Extended_Pictographic}]", blocks)
+    return frozenset(c for c in candidates if EMOJI_SEQUENCE.fullmatch(c))
 
 
 def invalid_characters(text: str, method: str) -> list[str]:
@@ -91,7 +105,7 @@ def _grapheme_count(text: str) -> int:
 
 
 def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _mastodon_length(text: str) -> int:
@@ -116,21 +130,17 @@ def _mastodon_length(text: str) -> int:
 
 
 def _threads_length(text: str) -> int:
-    if max(text, default="\0") < _FIRST_EMOJI_CANDIDATE:
-        return len(text)
-    total = 0
-    for cluster in _GRAPHEME.findall(text):
-        if EMOJI_SEQUENCE.fullmatch(cluster):
-            total += max(_THREADS_MIN_EMOJI, len(cluster.encode("utf-8")))
-        else:
-            total += len(cluster)
+    total = len(text)
+    for cluster in emojis(text):
+        total += max(_THREADS_MIN_EMOJI, len(cluster.encode("utf-8"))) - len(cluster)
     return total
 
 
 _COUNTERS: dict[str, Callable[[str], int]] = {
     "twitter_v3": weighted_length,
     "graphemes": _grapheme_count,
-    "utf8_bytes": lambda text: len(text.encode("utf-8")),
+    # surrogatepass: a lone surrogate (from broken JSON, say) still has a size, not a crash.
+    "utf8_bytes": lambda text: len(text.encode("utf-8", "surrogatepass")),
     "utf16": _utf16_units,
     "codepoints": len,
     "mastodon": _mastodon_length,

@@ -73,6 +73,8 @@ def _inline(content: Content, data: dict) -> set[str]:
     if not field:
         return set()
     name, index, sub = field
+    if index is not None and len(data[name]) <= index:
+        return set()
     value = data[name] if index is None else data[name][index]
     text = value[sub] if sub else value
     return {t.key for t in hashtags.find(text) if not t.problem} if isinstance(text, str) else set()
@@ -120,6 +122,8 @@ def _fix_ranked(items: list[dict], policy, style: str, notes: list[str]) -> list
 def _add_disclosure(content: Content, platform: PlatformRules, brand: BrandProfile | None, notes: list[str]) -> Content:
     name, index, sub = content.disclosure_field()
     data = content.model_dump()
+    if index is not None and len(data[name]) <= index:
+        return content  # nothing to label; the review reports the empty piece
     holder = data[name] if index is None else data[name][index]
     text = holder[sub] if sub else holder
     policy = policy_for(brand, platform)

@@ -7,6 +7,7 @@ so the CLI, the web app and concurrent batches share one pipeline.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Generator
@@ -25,7 +26,7 @@ from .llm import Backend, ChatReply, ChatRequest, Usage, extract_json, strict_sc
 from .platforms import PlatformRules
 from .prompts import Prompt, Prompts
 from .tokens import TokenCount, TokenCounter, cost_usd, model_info
-from .validation import Violation, has_errors
+from .validation import Violation, has_errors, policy_for
 
 MAX_TOKENS = {"post": 700, "carousel": 2000, "story": 1400, "video_script": 1600, "thread": 1600, "hashtags": 700}
 
@@ -172,7 +173,7 @@ def parse_reply(reply: ChatReply, model: type[Content]) -> tuple[Content | None,
         return None, "your reply was empty."
     raw = reply.content if reply.mode == "json_schema" else extract_json(reply.content)
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, strict=False)  # a raw newline inside a string is fine content
     except ValueError as exc:
         return None, f"your reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})."
     try:
@@ -218,7 +219,10 @@ class Pipeline:
         model_cls = KIND_MODELS[job.kind]
         prompt, ctx, tokens, max_tokens = self.prepare(job)
         schema = _schema(model_cls)
-        temperature = min(1.0, self.settings.temperature + 0.1 * (job.variant - 1))
+        if self.backend.grammar:
+            schema = grammar_schema(job, schema)
+        base_temperature = self.backend.temperature if self.backend.temperature is not None else self.settings.temperature
+        temperature = min(1.0, base_temperature + 0.1 * (job.variant - 1))
         messages = list(prompt.messages)
         usage, attempts, repairs, reformats = Usage(), 0, 0, 0
         content: Content | None = None
@@ -227,7 +231,8 @@ class Pipeline:
         problem: str | None = None
         mode = ""
         while True:
-            req = ChatRequest(messages, schema, model_cls.__name__.lower(), max_tokens, temperature)
+            # A new seed per attempt and variant: asking again must not replay the same sample.
+            req = ChatRequest(messages, schema, model_cls.__name__.lower(), max_tokens, temperature, seed=job.variant * 100 + attempts)
             reply = yield from self.backend.ask(req)
             attempts += 1
             usage = usage + reply.usage
@@ -303,6 +308,66 @@ class Pipeline:
 
 
 _schemas: dict[type, dict] = {}
+
+TAG_PATTERN = "^#[A-Za-z][A-Za-z0-9]{2,24}$"
+
+
+def grammar_schema(job: Job, schema: dict) -> dict:
+    """The schema with the platform's limits written in (lengths, counts, hashtag shape), for backends whose
+    JSON-schema grammar enforces them while sampling (llama.cpp). The validator still has the last word."""
+    s = copy.deepcopy(schema)
+    props = s["properties"]
+    platform, policy = job.platform, policy_for(job.brand, job.platform)
+    limit = platform.text.primary().max
+    # Leave room for hashtags, numbering and a disclosure label that are added around the text.
+    text_max = max(60, min(int(limit * 0.75), 400))
+    cap = min(c for c in (policy.hashtag_cap, platform.hashtags.recommended, 5) if c is not None)
+
+    def tags(node: dict, most: int) -> None:
+        node.update({"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}, "maxItems": most})
+
+    def text(node: dict, most: int, least: int = 20) -> None:
+        node.update({"type": "string", "minLength": least, "maxLength": most})
+
+    if "hashtags" in props and props["hashtags"].get("type") == "array" and job.kind != "hashtags":
+        tags(props["hashtags"], cap)
+    if "link" in props:
+        props["link"] = {"type": "null"} if not job.brief.link else {"type": "string", "enum": [job.brief.link]}
+    if job.kind == "post":
+        text(props["text"], text_max)
+    elif job.kind in ("carousel", "video_script"):
+        text(props["caption"], text_max)
+    if job.kind == "carousel" and platform.kinds.carousel:
+        r = platform.kinds.carousel
+        props["slides"].update({"minItems": max(3, r.min_slides), "maxItems": min(r.max_slides, 6)})
+        slide = props["slides"]["items"]["properties"]
+        text(slide["title"], min(r.slide_title_max, 50), 3)
+        text(slide["body"], min(r.slide_body_max, 160), 0)
+    if job.kind == "thread" and platform.kinds.thread:
+        props["posts"].update({"minItems": 3, "maxItems": min(platform.kinds.thread.max_posts, 5)})
+        text(props["posts"]["items"], max(60, int(limit * 0.7)))
+    if job.kind == "story" and platform.kinds.story:
+        props["frames"].update({"minItems": 3, "maxItems": min(platform.kinds.story.max_frames, 5)})
+        text(props["frames"]["items"]["properties"]["on_screen_text"], min(platform.kinds.story.frame_text_max, 60), 3)
+    if job.kind == "video_script":
+        props["beats"].update({"minItems": 2, "maxItems": 5})
+    if job.kind == "hashtags":
+        props["hashtags"].update({"minItems": 1, "maxItems": cap})
+        props["hashtags"]["items"]["properties"]["tag"] = {"type": "string", "pattern": TAG_PATTERN}
+    _bound_strings(s, 160)
+    return s
+
+
+def _bound_strings(node, most: int) -> None:
+    """Give every free-text string a ceiling, so a small model cannot ramble until max_tokens."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "maxLength" not in node and "pattern" not in node and "enum" not in node:
+            node["maxLength"] = most
+        for value in node.values():
+            _bound_strings(value, most)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_strings(value, most)
 
 
 def _schema(model: type[Content]) -> dict:

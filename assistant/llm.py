@@ -50,6 +50,7 @@ class ChatRequest:
     schema_name: str
     max_tokens: int
     temperature: float = 0.7
+    seed: int | None = None
 
 
 @dataclass
@@ -77,7 +78,12 @@ def strict_schema(model: type[BaseModel]) -> dict:
             target = copy.deepcopy(defs[node["$ref"].split("/")[-1]])
             merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
             return walk(merged)
-        out = {k: walk(v) for k, v in node.items() if k not in ("default", "title")}
+        out = {}
+        for key, value in node.items():
+            if key == "properties":  # a mapping of field names, not schema keywords: keep every name
+                out[key] = {name: walk(sub) for name, sub in value.items()}
+            elif key not in ("default", "title"):
+                out[key] = walk(value)
         if out.get("type") == "object" or "properties" in out:
             out["additionalProperties"] = False
             out["required"] = list(out.get("properties", {}))
@@ -166,6 +172,8 @@ class Backend:
     timeout: float = 60.0
     max_retries: int = 3
     label: str = ""
+    temperature: float | None = None  # the backend's preferred sampling temperature, if it has one
+    grammar: bool = False  # the endpoint enforces JSON-schema limits (lengths, counts, patterns) while sampling
     _client: Any = field(default=None, repr=False)
 
     @property
@@ -205,6 +213,8 @@ class Backend:
         kwargs[token_param] = req.max_tokens
         if not caps.get("no_temperature"):
             kwargs["temperature"] = req.temperature
+        if req.seed is not None and not caps.get("no_seed"):
+            kwargs["seed"] = req.seed
         if mode == "json_schema":
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": req.schema_name, "schema": req.schema, "strict": True}}
         elif mode == "json_object":
@@ -223,6 +233,9 @@ class Backend:
             return mode
         if "temperature" in text and ("unsupported" in text or "does not support" in text or "only the default" in text):
             CAPABILITIES.update(self.endpoint_key, no_temperature=True)
+            return mode
+        if "seed" in text and ("unsupported" in text or "unrecognized" in text or "not supported" in text):
+            CAPABILITIES.update(self.endpoint_key, no_seed=True)
             return mode
         if mode != "plain" and any(w in text for w in ("response_format", "json_schema", "json_object", "structured output", "response format")):
             lower = MODES[MODES.index(mode) + 1]

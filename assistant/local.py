@@ -36,7 +36,7 @@ SAMPLING = {
     "top_k": 40,
     "min_p": 0.05,
 }
-DEFAULT_TEMPERATURE = 0.4
+DEFAULT_TEMPERATURE = 0.3
 
 
 def model_path() -> Path:
@@ -200,5 +200,5 @@ def local_backend(*, reason: str, timeout: float = 600.0):
     # A 135M model on a CPU needs longer than a hosted API; retries would only queue behind the same lock.
     return Backend(
         "local", MODEL_ID, server.url, reason, api_key="local", timeout=max(timeout, 600.0), max_retries=0,
-        label="the bundled SmolLM2-135M, offline",
+        label="the bundled SmolLM2-135M, offline", temperature=DEFAULT_TEMPERATURE, grammar=True,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -42,7 +42,8 @@ DEFAULT_PROTOCOL = "https://"
 # --- character classes, from twitter-text's regexp/ folder ------------------------------
 # The punctuation set is the Ruby/Java one (all of ASCII punctuation); the JS port drops
 # the double quote and backtick, which would let `foo"bar.com` be one domain.
-_PUNCT = r"""!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~"""
+_PUNCT_OUTSIDE_LABELS = r"""!"#$%&'()*+,./:;<=>?@\[\\\]^`{|}~"""
+_PUNCT = _PUNCT_OUTSIDE_LABELS + r"_\-"  # "_" and "-" may sit inside a label, not at its ends
 _SPACES = r"\x09-\x0D\x20\x85\xA0\u1680\u180E\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 _CONTROLS = r"\x00-\x1F\x7F"
 _INVALID = r"\uFFFE\uFEFF\uFFFF"
@@ -57,15 +58,13 @@ _DOMAIN_CHAR = f"[^{_PUNCT}{_SPACES}{_CONTROLS}{_INVALID}{_DIRECTIONAL}]"
 # A URL may not touch a letter, digit, @, $ or # on its left (no URLs inside words,
 # mentions, cashtags or hashtags).
 _PRECEDING = f"(?:[^A-Za-z0-9@\uFF20$#\uFF03{_INVALID}]|^)"
-# Labels are written possessively: a label must be followed by ".", which no label
-# character matches, so the only label that can end there is the maximal run; giving
-# characters back could never succeed and only costs time on long words.
-_SUBDOMAIN = rf"{_DOMAIN_CHAR}(?:[_-]*+{_DOMAIN_CHAR})*+\."
-_DOMAIN_NAME = rf"{_DOMAIN_CHAR}(?:-*+{_DOMAIN_CHAR})*+\."
-# twitter-text's TLD alternation lists longer names first and requires a boundary after
-# an ASCII name; a named list (a hash set, tried longest first) is the same rule at a
-# fraction of the cost. Punycode TLDs are accepted whatever they spell, without boundary.
-_TLD = r"(?:\L<tlds>(?=[^0-9a-z@+\-]|$)|xn--[\-0-9a-z]+)"
+# twitter-text's label rules, written so that each label splits only one way (no
+# exponential backtracking on long words that end without a dot).
+_SUBDOMAIN = rf"{_DOMAIN_CHAR}(?:[_-]*{_DOMAIN_CHAR})*\."
+_DOMAIN_NAME = rf"{_DOMAIN_CHAR}(?:-*{_DOMAIN_CHAR})*\."
+# "{tlds}" is filled in with the TLD list as a trie (see _trie_pattern); an ASCII TLD must
+# end at a boundary. Punycode TLDs are accepted whatever they spell, without boundary.
+_TLD = r"(?:{tlds}(?=[^0-9a-z@+\-]|$)|xn--[\-0-9a-z]+)"
 _DOMAIN = rf"(?:{_SUBDOMAIN})*{_DOMAIN_NAME}{_TLD}"
 _ASCII_DOMAIN = rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}"
 
@@ -80,11 +79,12 @@ _QUERY_END = r"[a-z0-9\-_&=#/]"
 
 # Mastodon patches twitter-text's path and query classes (config/initializers/twitter_regex.rb):
 # any non-space character may appear in a path, and more schemes than http(s) are links.
-_M_PATH_CHAR = r"[^\p{White_Space}<>()?]"
+_WHITE_SPACE = r"\x09-\x0D\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"  # \p{White_Space}
+_M_PATH_CHAR = rf"[^{_WHITE_SPACE}<>()?]"
 _M_PARENS = rf"\((?:{_M_PATH_CHAR}+|(?:{_M_PATH_CHAR}*\({_M_PATH_CHAR}+\){_M_PATH_CHAR}*))\)"
 # Mastodon builds its ending class before redefining the parentheses, so it keeps the
 # original twitter-text parentheses rule.
-_M_PATH_END = rf"(?:[^\p{{White_Space}}()?!*\"'「」<>;:=,.$%\[\]~&|@]|{_PARENS})"
+_M_PATH_END = rf"(?:[^{_WHITE_SPACE}()?!*\"'「」<>;:=,.$%\[\]~&|@]|{_PARENS})"
 _M_PATH = rf"(?:(?:{_M_PATH_CHAR}*(?:{_M_PARENS}{_M_PATH_CHAR}*)*{_M_PATH_END})|(?:{_M_PATH_CHAR}+/))"
 _UCHARS = (
     r"\xA0-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U0001FFFD\U00020000-\U0002FFFD"
@@ -95,7 +95,8 @@ _UCHARS = (
 )
 _M_QUERY_CHAR = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UCHARS}]"
 _M_QUERY_END = rf"[a-z0-9_&=#/\-{_UCHARS}]"
-_M_SCHEMES = r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+_MASTODON_SCHEME_NAMES = ("https", "http", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "gemini")
+_M_SCHEMES = "(?:" + "|".join(_MASTODON_SCHEME_NAMES) + ")://"
 
 
 def _url_pattern(scheme: str, path: str, query_char: str, query_end: str) -> str:
@@ -134,7 +135,7 @@ EMOJI_SEQUENCE = regex.compile(
 
 
 @cache
-def _tlds() -> list[str]:
+def _tlds() -> tuple[str, ...]:
     """Every TLD in data/tlds.txt, in Unicode and in xn-- form; read once."""
     tlds: set[str] = set()
     for line in TLD_FILE.read_text(encoding="utf-8").splitlines():
@@ -144,34 +145,59 @@ def _tlds() -> list[str]:
         tlds.add(line)
         if not line.isascii():
             tlds.add("xn--" + line.encode("punycode").decode("ascii"))
-    return sorted(tlds)
-
-
-@dataclass(frozen=True)
-class _Patterns:
-    url: regex.Pattern
-    mastodon_url: regex.Pattern
-    ascii_domain: regex.Pattern
-    tco: regex.Pattern
+    return tuple(sorted(tlds))
 
 
 @cache
-def _patterns() -> _Patterns:
-    """Compile the URL patterns on first use: they embed the TLD list."""
-    flags = regex.IGNORECASE
-    tlds = _tlds()
-    return _Patterns(
-        url=regex.compile(_url_pattern(r"https?://", _PATH, _QUERY_CHAR, _QUERY_END), flags, tlds=tlds),
-        mastodon_url=regex.compile(_url_pattern(_M_SCHEMES, _M_PATH, _M_QUERY_CHAR, _M_QUERY_END), flags, tlds=tlds),
-        ascii_domain=regex.compile(_ASCII_DOMAIN, flags, tlds=tlds),
-        tco=regex.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", flags),
-    )
+def _trie_pattern(words: tuple[str, ...]) -> str:
+    """An alternation of `words` shaped as a trie, longer words tried first.
+
+    That is the order twitter-text's reverse-sorted TLD alternation gives, and with a trie
+    the regex engine tests a few characters instead of 1,500 alternatives.
+    """
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a word ends here: try the longer ones first, then stop
+            body = f"(?:{body})?" if len(branches) == 1 else body + "?"
+        return body
+
+    return "(?:" + emit(trie) + ")"
+
+
+@cache
+def _compile_with_tlds(pattern: str) -> re.Pattern[str]:
+    """Compile a URL pattern on first use: the TLD trie makes each one take tens of ms."""
+    return re.compile(pattern.replace("{tlds}", _trie_pattern(_tlds())), re.IGNORECASE)
+
+
+_TWITTER_URL = _url_pattern(r"https?://", _PATH, _QUERY_CHAR, _QUERY_END)
+_MASTODON_URL = _url_pattern(_M_SCHEMES, _M_PATH, _M_QUERY_CHAR, _M_QUERY_END)
+_TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", re.IGNORECASE)
 
 
 # --- URL extraction ---------------------------------------------------------------------
 
 # punycode.toASCII (used by twitter-text's idna helper) also splits on these full stops.
 _IDN_DOTS = re.compile("[\u3002\uFF0E\uFF61]")
+
+# Where a URL can begin. A match's domain starts inside the run of label characters that
+# ends at its first dot, so only such runs are looked at; see _url_matches.
+_LABEL_CHAR = f"[^{_PUNCT_OUTSIDE_LABELS}{_SPACES}{_CONTROLS}{_INVALID}{_DIRECTIONAL}]"  # domain char, "_", "-"
+_LABEL_RUN = re.compile(rf"(?<!{_LABEL_CHAR}){_LABEL_CHAR}+(?=\.{_DOMAIN_CHAR})")
+# A domain character that may start a domain: one a URL is allowed to follow.
+_DOMAIN_START = re.compile(f"(?<![A-Za-z0-9@\uFF20$#\uFF03{_INVALID}]){_DOMAIN_CHAR}", re.IGNORECASE)
+_SCHEME_LENGTHS = (len("http://"), len("https://"))
+_MASTODON_SCHEME_LENGTHS = tuple(sorted({len(name) + len("://") for name in _MASTODON_SCHEME_NAMES}))
 
 
 def _ascii_label_length(label: str) -> int:
@@ -186,9 +212,9 @@ def _utf16_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ch > "\uffff")
 
 
-def _is_valid_domain(url: str, protocol: str | None, domain: str, ascii_domain: regex.Pattern) -> bool:
+def _is_valid_domain(url: str, protocol: str | None, domain: str) -> bool:
     """twitter-text's isValidUrl: DNS label lengths after punycode, and a 4096 cap."""
-    if domain.startswith("xn--") and not ascii_domain.search(domain):
+    if domain.startswith("xn--") and not _compile_with_tlds(_ASCII_DOMAIN).search(domain):
         return False
     for label in domain.split("."):
         if not 1 <= _ascii_label_length(label) <= MAX_DOMAIN_LABEL_LENGTH:
@@ -196,6 +222,41 @@ def _is_valid_domain(url: str, protocol: str | None, domain: str, ascii_domain: 
     prefix = len(protocol or DEFAULT_PROTOCOL)
     # JS measures in UTF-16 units; only long URLs can be near the cap.
     return 2 * len(url) + prefix <= MAX_URL_LENGTH or prefix + _utf16_length(url) <= MAX_URL_LENGTH
+
+
+def _url_matches(text: str, mastodon: bool) -> Iterator[re.Match[str]]:
+    """The URL pattern's matches, exactly as twitter-text's scan of the whole text finds them.
+
+    That scan tries the pattern at every position; in a long unspaced run (Japanese,
+    Chinese, Thai) each try reads to the end of the run, which is quadratic. A domain's
+    first label lies in the run of label characters ending at its first dot, and within
+    one run every allowed start (a domain character after a character a URL may follow)
+    gives the same outcome, except that the label before the TLD may not hold "_". So per
+    run we try: a scheme just before it, its first allowed start, and the first allowed
+    start after its last "_". Extra tries are harmless since candidates go in text order.
+    """
+    pattern = _compile_with_tlds(_MASTODON_URL if mastodon else _TWITTER_URL)
+    scheme_lengths = _MASTODON_SCHEME_LENGTHS if mastodon else _SCHEME_LENGTHS
+    cursor = 0  # where the previous match ended: the next one starts there or later
+    for run in _LABEL_RUN.finditer(text):
+        run_start, dot = run.span()
+        if dot <= cursor:
+            continue
+        candidates: set[int] = set()
+        if run_start >= 3 and text.startswith("://", run_start - 3):
+            candidates.update(max(run_start - n - 1, 0) for n in scheme_lengths if run_start - n - 1 >= -1)
+        first = _DOMAIN_START.search(text, run_start if cursor == 0 else max(run_start, cursor + 1), dot)
+        if first:
+            candidates.add(max(first.start() - 1, 0))
+            underscore = text.rfind("_", first.start(), dot)
+            after = _DOMAIN_START.search(text, underscore + 1, dot) if underscore >= 0 else None
+            if after:
+                candidates.add(after.start() - 1)
+        for start in sorted(candidates):
+            if start >= cursor and (m := pattern.match(text, start)):
+                yield m
+                cursor = m.end()
+                break
 
 
 def _url_entities(text: str, *, require_scheme: bool, mastodon: bool = False) -> list[list[int]]:
@@ -206,15 +267,14 @@ def _url_entities(text: str, *, require_scheme: bool, mastodon: bool = False) ->
     """
     if "." not in text or (require_scheme and ":" not in text):
         return []
-    patterns = _patterns()
     found: list[list[int]] = []
-    for m in (patterns.mastodon_url if mastodon else patterns.url).finditer(text):
+    for m in _url_matches(text, mastodon):
         url, protocol, domain = m.group("url"), m.group("protocol"), m.group("domain")
         start, end = m.span("url")
-        if not _is_valid_domain(url, protocol, domain, patterns.ascii_domain):
+        if not _is_valid_domain(url, protocol, domain):
             continue
         if protocol:
-            tco = patterns.tco.match(url)
+            tco = _TCO_URL.match(url)
             if tco:
                 # A t.co link ends at its slug: "t.co/abc's" links only t.co/abc.
                 if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
@@ -228,7 +288,7 @@ def _url_entities(text: str, *, require_scheme: bool, mastodon: bool = False) ->
         last: list[int] | None = None
         # Without a scheme only ASCII domains count: in "日本語example.com" the URL is example.com.
         # (twitter-text 2.x also skipped bare "foo.jp"-style domains; 3.x extracts them.)
-        for am in patterns.ascii_domain.finditer(domain):
+        for am in _compile_with_tlds(_ASCII_DOMAIN).finditer(domain):
             last = [start + am.start(), start + am.end(), am.end() - am.start()]
             found.append(last)
         if last is not None and path:
@@ -251,8 +311,6 @@ def extract_mastodon_urls(text: str) -> list[tuple[int, int]]:
 
 _LIGHT_RUN = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in LIGHT_RANGES) + "]+")
 _INVALID_CHAR = re.compile(f"[{INVALID_CHARACTERS}]")
-# Below U+00A9 nothing can start an emoji sequence except a keycap, which needs U+20E3.
-_FIRST_EMOJI_CANDIDATE = "\u00a9"
 
 
 def _plain_weight(segment: str) -> int:
@@ -263,7 +321,8 @@ def _plain_weight(segment: str) -> int:
 def _scaled_weight(text: str) -> int:
     """Weighted length in hundredths, as twitter-text's parseTweet computes it."""
     if text.isascii():
-        # ASCII is already NFC, holds no emoji and every character is light.
+        # ASCII is already NFC, every character is light, and it holds no emoji (even a
+        # keycap needs U+20E3).
         urls = _url_entities(text, require_scheme=False)
         consumed = sum(c for _, _, c in urls)
         return (len(text) - consumed) * LIGHT_WEIGHT + len(urls) * TRANSFORMED_URL_LENGTH * SCALE
@@ -271,9 +330,8 @@ def _scaled_weight(text: str) -> int:
     # (start, priority, stop, weight): at one index a URL wins over an emoji, and an entity
     # that starts inside one already counted is skipped, as in parseTweet's loop.
     entities = [(s, 0, s + c, TRANSFORMED_URL_LENGTH * SCALE) for s, _, c in _url_entities(text, require_scheme=False)]
-    if max(text) >= _FIRST_EMOJI_CANDIDATE:
-        entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in EMOJI_SEQUENCE.finditer(text)]
-        entities.sort()
+    entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in EMOJI_SEQUENCE.finditer(text)]
+    entities.sort()
     total = cursor = 0
     for start, _, stop, weight in entities:
         if start < cursor:

@@ -367,3 +367,28 @@ def test_api_key_never_in_output_or_logs(server, cli, caplog, tmp_path):
     everything = run.out + run.err + run2.out + run2.err + caplog.text
     assert SECRET not in everything and SECRET[:12] not in everything
     assert chat_requests(server)[0].headers["authorization"] == f"Bearer {SECRET}"  # it was really used
+
+
+def test_strict_schema_keeps_fields_named_title():
+    from assistant.content import KIND_MODELS
+    from assistant.llm import strict_schema
+
+    for kind, model in KIND_MODELS.items():
+        schema = strict_schema(model)
+        text = json.dumps(schema)
+        assert "$ref" not in text and '"default"' not in text
+
+        def walk(node, path=""):
+            if isinstance(node, dict):
+                if node.get("type") == "object":
+                    assert node["additionalProperties"] is False
+                    assert node["required"] == list(node["properties"]), path
+                for k, v in node.items():
+                    walk(v, f"{path}.{k}")
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, path)
+
+        walk(schema)
+    assert "title" in strict_schema(KIND_MODELS["post"])["properties"]
+    assert "title" in strict_schema(KIND_MODELS["carousel"])["properties"]["slides"]["items"]["properties"]
