@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="render and count the prompts, call no model")
     p.add_argument("--json", action="store_true", help="one JSON object per result, one per line")
     p.set_defaults(func=cmd_generate)
+    p = sub.add_parser("doctor", help="which model backend is active, why, and how to switch")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 
@@ -169,6 +174,42 @@ def render_result(result) -> str:
     for note in result.fixes:
         lines.append(f"  fixed   {note}")
     return "\n".join(lines) + "\n"
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .llm import backend_status
+    from .local import check_available
+    from .tokens import TokenCounter
+
+    status = backend_status(args.backend, args.model)
+    catalog = _catalog(args)
+    local_ok, local_detail = check_available()
+    tokens = TokenCounter(status["model"]).count("hello") if status.get("model") else None
+    report = {
+        **status,
+        "local_model": {"available": local_ok, "detail": local_detail},
+        "token_counting": tokens.method if tokens else None,
+        "token_counting_exact": tokens.exact if tokens else None,
+        "brands_dir": str(catalog.brands_dir), "brands": catalog.brand_ids(),
+        "platforms": sorted(catalog.platform_files),
+        "prompts_dir": str(catalog.prompts_dir) if catalog.prompts_dir else None,
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        mark = "ok" if status["ready"] else "NOT READY"
+        print(f"{status['summary']} [{mark}]")
+        if status.get("reason"):
+            print(f"  why: {status['reason']}")
+        if status.get("hint"):
+            print(f"  → {status['hint']}")
+        print(f"Bundled model: {'available' if local_ok else 'not available'} ({local_detail})")
+        if tokens:
+            print(f"Token counting for {status['model']}: {'exact' if tokens.exact else 'estimated'} ({tokens.method})")
+        print(f"Brands: {len(report['brands'])} in {report['brands_dir']}")
+        print(f"Platforms: {', '.join(report['platforms'])}")
+        print(f"Prompts: {report['prompts_dir'] or 'bundled defaults'}")
+    return 0 if status["ready"] else 1
 
 
 def cmd_platforms(args: argparse.Namespace) -> int:

@@ -344,3 +344,23 @@ def _first_model(backend: Backend) -> str:
     if first is None:
         raise InputError(f"No model chosen for {backend.base_url}.", hint="Set ASSISTANT_MODEL or pass --model (e.g. llama3.2 for Ollama).")
     return first.id
+
+
+def backend_status(backend: str | None = None, model: str | None = None) -> dict:
+    """Which backend would run, why, whether it can, and how to switch: for `assistant doctor` and the web app."""
+    try:
+        chosen = choose_backend(backend, model)
+    except (BackendUnavailableError, InputError) as exc:
+        return {"backend": backend or os.environ.get("ASSISTANT_BACKEND") or "auto", "model": model, "ready": False,
+                "summary": exc.message, "hint": exc.hint or "", "reason": ""}
+    if chosen.kind == "local":
+        summary = "Running on the bundled SmolLM2-135M, offline"
+        hint = "For production quality set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, LM Studio, llama.cpp server)."
+    elif chosen.kind == "compatible":
+        summary = f"Running on {chosen.model} at {chosen.base_url}"
+        hint = "Unset OPENAI_BASE_URL to use OpenAI (with OPENAI_API_KEY) or the bundled offline model."
+    else:
+        summary = f"Running on OpenAI, model {chosen.model}"
+        hint = "Set ASSISTANT_MODEL or --model to change the model; set OPENAI_BASE_URL for a self-hosted server."
+    return {"backend": chosen.kind, "model": chosen.model, "ready": True, "summary": summary, "hint": hint, "reason": chosen.reason,
+            "base_url": chosen.base_url if chosen.kind != "local" else None}

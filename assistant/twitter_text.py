@@ -201,7 +201,13 @@ _MASTODON_SCHEME_LENGTHS = tuple(sorted({len(name) + len("://") for name in _MAS
 
 
 def _ascii_label_length(label: str) -> int:
+    """Length of `label` after punycode.toASCII, or just some number over 63 when it is longer."""
     parts = _IDN_DOTS.split(label)
+    # An encoded part is never shorter than "xn--" plus one character per code point, and
+    # Python's punycode codec is slow: skip it when the label is too long anyway.
+    floor = len(label) + sum(4 for part in parts if not part.isascii())
+    if floor > MAX_DOMAIN_LABEL_LENGTH:
+        return floor
     length = len(parts) - 1
     for part in parts:
         length += len(part) if part.isascii() else 4 + len(part.encode("punycode"))
@@ -227,36 +233,50 @@ def _is_valid_domain(url: str, protocol: str | None, domain: str) -> bool:
 def _url_matches(text: str, mastodon: bool) -> Iterator[re.Match[str]]:
     """The URL pattern's matches, exactly as twitter-text's scan of the whole text finds them.
 
-    That scan tries the pattern at every position; in a long unspaced run (Japanese,
-    Chinese, Thai) each try reads to the end of the run, which is quadratic. A domain's
-    first label lies in the run of label characters ending at its first dot, and within
-    one run every allowed start (a domain character after a character a URL may follow)
-    gives the same outcome, except that the label before the TLD may not hold "_". So per
-    run we try: a scheme just before it, its first allowed start, and the first allowed
-    start after its last "_". Extra tries are harmless since candidates go in text order.
+    That scan tries the pattern at every position, which is quadratic on a long unspaced
+    run (Japanese, Chinese, Thai) or a long chain like "a.b.c.d…". Instead, per run of label
+    characters ending at a dot (a domain's first label lies in one), only the starts that
+    can give a different outcome are tried, in text order:
+      - a scheme right before the run;
+      - the first start allowed (a domain character after one a URL may follow): any later
+        start in the run reaches the same labels, so it cannot succeed where this failed;
+      - the first start after the run's last "_", since the label before the TLD may not
+        hold "_".
+    And when a domain starting at a label that is valid as a subdomain fails, no domain can
+    start right after that label's dot either: the next run's first start is skipped.
     """
     pattern = _compile_with_tlds(_MASTODON_URL if mastodon else _TWITTER_URL)
+    one_label = _compile_with_tlds(_DOMAIN_NAME + _TLD)
     scheme_lengths = _MASTODON_SCHEME_LENGTHS if mastodon else _SCHEME_LENGTHS
     cursor = 0  # where the previous match ended: the next one starts there or later
+    dead_end = -2  # a dot right after which no domain can start
     for run in _LABEL_RUN.finditer(text):
         run_start, dot = run.span()
         if dot <= cursor:
             continue
-        candidates: set[int] = set()
         if run_start >= 3 and text.startswith("://", run_start - 3):
-            candidates.update(max(run_start - n - 1, 0) for n in scheme_lengths if run_start - n - 1 >= -1)
-        first = _DOMAIN_START.search(text, run_start if cursor == 0 else max(run_start, cursor + 1), dot)
-        if first:
-            candidates.add(max(first.start() - 1, 0))
-            underscore = text.rfind("_", first.start(), dot)
-            after = _DOMAIN_START.search(text, underscore + 1, dot) if underscore >= 0 else None
-            if after:
-                candidates.add(after.start() - 1)
-        for start in sorted(candidates):
-            if start >= cursor and (m := pattern.match(text, start)):
+            starts = sorted({max(run_start - n - 1, 0) for n in scheme_lengths if run_start - n - 1 >= -1})
+            if m := next(filter(None, (pattern.match(text, p) for p in starts if p >= cursor)), None):
                 yield m
                 cursor = m.end()
-                break
+                continue
+        first = _DOMAIN_START.search(text, run_start if cursor == 0 else max(run_start, cursor + 1), dot)
+        if not first:
+            continue
+        if not (first.start() == run_start == dead_end + 1) and (m := pattern.match(text, max(first.start() - 1, 0))):
+            yield m
+            cursor = m.end()
+            continue
+        # No domain starts at `first`; if its label may be a subdomain, none starts after `dot`.
+        after_dot_dead = text[dot - 1] not in "_-"
+        if after_dot_dead:
+            dead_end = dot
+        underscore = text.rfind("_", first.start(), dot)
+        after = _DOMAIN_START.search(text, underscore + 1, dot) if underscore >= 0 else None
+        if after and (not after_dot_dead or one_label.match(text, after.start())):
+            if m := pattern.match(text, after.start() - 1):
+                yield m
+                cursor = m.end()
 
 
 def _url_entities(text: str, *, require_scheme: bool, mastodon: bool = False) -> list[list[int]]:
