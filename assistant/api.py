@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import concurrent.futures
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -34,7 +35,7 @@ class Assistant:
         self.catalog = catalog or Catalog(brands_dir=brands_dir, prompts_dir=prompts_dir, platforms_dir=platforms_dir)
         self._backend_choice = backend
         self._model = model
-        self.settings = settings or Settings()
+        self.settings = dataclasses.replace(settings) if settings else Settings()  # never change the caller's object
         if max_repairs is not None:
             if max_repairs < 0:
                 raise InputError("--max-repairs must be 0 or more.")

@@ -74,6 +74,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="render and count the prompts, call no model")
     p.add_argument("--json", action="store_true", help="one JSON object per result, one per line")
     p.set_defaults(func=cmd_generate)
+    p = sub.add_parser("batch", help="generate every brief of a YAML file: concurrent, resumable, results appended as they land")
+    _common(p)
+    _model_options(p)
+    p.add_argument("briefs", metavar="BRIEFS.yaml", help="the briefs file (see examples/briefs.yaml)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="folder for results.jsonl, Markdown per brief, calendar.csv, summary.json")
+    p.add_argument("--concurrency", "-c", type=int, default=4, help="model calls in flight at once (default 4)")
+    p.add_argument("--resume", action="store_true", help="skip jobs already ok in DIR/results.jsonl, redo the rest")
+    p.add_argument("--dry-run", action="store_true", help="render and count every prompt, estimate the cost, call no model")
+    p.add_argument("--timeout", type=float, help="seconds to wait for each model call (env ASSISTANT_TIMEOUT, default 60)")
+    p.add_argument("--export-openai-batch", metavar="FILE.jsonl", help="write the requests in the OpenAI Batch API format (vLLM run-batch reads it too) instead of running them")
+    p.add_argument("--submit", action="store_true", help="upload the requests to the OpenAI Batch API, wait for the batch, and collect its output")
+    p.add_argument("--poll-interval", type=float, default=30.0, help="seconds between batch status checks with --submit (default 30)")
+    p.add_argument("--json", action="store_true", help="print the summary (or the dry-run plan) as one JSON object")
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("batch-collect", help="turn a provider's batch output file into the same results, Markdown and calendar")
+    _common(p)
+    _model_options(p)
+    p.add_argument("outputs", nargs="*", metavar="RESULTS.jsonl", help="the provider's output file(s), e.g. the output and error files")
+    p.add_argument("--briefs", required=True, metavar="BRIEFS.yaml", help="the briefs file the batch was exported from")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="folder for results.jsonl, Markdown per brief, calendar.csv, summary.json")
+    p.add_argument("--batch-id", help="download a submitted batch's output (waiting for it to finish) instead of reading files")
+    p.add_argument("--poll-interval", type=float, default=30.0, help="seconds between batch status checks with --batch-id (default 30)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_batch_collect)
+
     p = sub.add_parser("doctor", help="which model backend is active, why, and how to switch")
     _common(p)
     _model_options(p)
@@ -174,6 +200,77 @@ def render_result(result) -> str:
     for note in result.fixes:
         lines.append(f"  fixed   {note}")
     return "\n".join(lines) + "\n"
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchInterrupted, ProgressBar, describe_batch_status, describe_plan, run_batch
+
+    bar = ProgressBar(sys.stderr)
+    try:
+        summary = run_batch(
+            args.briefs, out=args.out, concurrency=args.concurrency, resume=args.resume, dry_run=args.dry_run,
+            model=args.model, backend=args.backend, max_repairs=args.max_repairs, timeout=args.timeout, catalog=_catalog(args),
+            export_openai_batch=args.export_openai_batch, submit=args.submit, poll_interval=args.poll_interval,
+            on_progress=None if args.dry_run else bar,
+            on_batch_status=lambda b: print(describe_batch_status(b), file=sys.stderr),
+        )
+    except BatchInterrupted as stop:
+        bar.finish()
+        _batch_report(stop.summary, args.json)
+        s = stop.summary
+        print(f"Interrupted: {s.ok + s.invalid + s.error} of {s.total} job(s) have a result, every finished one in {s.results_path}.", file=sys.stderr)
+        print(f"Finish with: assistant batch {args.briefs} --out {args.out} --resume", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        bar.finish()
+        submitted = Path(args.out) / "openai-batch.json"
+        if args.submit and submitted.exists():
+            batch_id = json.loads(submitted.read_text(encoding="utf-8"))["batch_id"]
+            print(f"Stopped waiting. Batch {batch_id} keeps running at the provider; collect it when it is done with:\n"
+                  f"  assistant batch-collect --batch-id {batch_id} --briefs {args.briefs} --out {args.out}", file=sys.stderr)
+            return 130
+        raise
+    bar.finish()
+    if summary.dry_run:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False) if args.json else describe_plan(summary))
+        return 0
+    if summary.export_path is not None and summary.batch_id is None:
+        if args.json:
+            print(json.dumps(summary.to_dict(), ensure_ascii=False))
+        else:
+            skipped = f" ({summary.skipped} already ok, left out)" if summary.skipped else ""
+            print(f"Wrote {summary.exported} request(s){skipped} to {summary.export_path} (OpenAI Batch API format; vLLM run-batch reads it too).", file=sys.stderr)
+            print(f"Then: assistant batch-collect OUTPUT.jsonl --briefs {args.briefs} --out {args.out}", file=sys.stderr)
+        return 0
+    _batch_report(summary, args.json)
+    return summary.exit_code
+
+
+def cmd_batch_collect(args: argparse.Namespace) -> int:
+    from .batch import collect_openai_batch, describe_batch_status, download_openai_batch
+
+    if bool(args.outputs) == bool(args.batch_id):
+        raise InputError("Give the batch output file(s), or --batch-id to download a submitted batch (not both).",
+                         hint=f"e.g. assistant batch-collect output.jsonl --briefs {args.briefs} --out {args.out}")
+    assistant = Assistant(catalog=_catalog(args), backend=args.backend, model=args.model, max_repairs=args.max_repairs)
+    outputs = args.outputs
+    if args.batch_id:
+        outputs = download_openai_batch(assistant.backend, args.batch_id, Path(args.out), poll_interval=args.poll_interval,
+                                        on_status=lambda b: print(describe_batch_status(b), file=sys.stderr))
+    summary = collect_openai_batch(outputs, briefs=args.briefs, out=args.out, assistant=assistant)
+    _batch_report(summary, args.json)
+    return summary.exit_code
+
+
+def _batch_report(summary, as_json: bool) -> None:
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        print(summary.describe())
+        if summary.exit_code and not summary.interrupted:
+            print(f"{summary.total - summary.ok} job(s) not ok: fix what the messages say, or run again with --resume to retry them.", file=sys.stderr)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import hashtags
+from . import counting, hashtags
 from .brands import BrandProfile
 from .content import Content, HashtagSet, RankedHashtag, Thread
 from .platforms import PlatformRules
@@ -34,6 +34,7 @@ def apply_fixes(content: Content, platform: PlatformRules, brand: BrandProfile |
             data["link"] = None
             notes.append("removed a link the brief did not give")
 
+    data = _fix_emoji(data, policy, notes)
     if sponsored and content.disclosure_field():
         # Before capping hashtags: a '#ad' label is itself a hashtag and takes a place under the cap.
         data = _add_disclosure(type(content).model_validate(data), platform, brand, notes).model_dump()
@@ -141,3 +142,43 @@ def _add_disclosure(content: Content, platform: PlatformRules, brand: BrandProfi
             data[name][index] = text
         return type(content).model_validate(data)
     return content
+
+
+# Fields that hold no prose for the reader: left alone by the emoji fix.
+_NOT_PROSE = {"hashtags", "tag", "link", "role", "kind", "why", "visual", "description", "alt_text", "shot"}
+
+
+def _fix_emoji(data: dict, policy, notes: list[str]) -> dict:
+    """Remove emoji the brand bans, all emoji when it uses none, and any beyond its cap (the first ones stay)."""
+    rules = policy.emoji
+    if rules is None:
+        return data
+    removed: list[str] = []
+
+    def clean(text: str) -> str:
+        found = counting.emojis(text)
+        if not found:
+            return text
+        keep_budget = 0 if not rules.allowed else (rules.max if rules.max is not None else len(found))
+        out, kept = [], 0
+        for cluster in counting.graphemes(text):
+            if counting.is_emoji(cluster):
+                banned = cluster in rules.banned or cluster.replace("\ufe0f", "") in rules.banned
+                if banned or kept >= keep_budget:
+                    removed.append(cluster)
+                    continue
+                kept += 1
+            out.append(cluster)
+        return re.sub(r"[ \t]{2,}", " ", "".join(out)).replace(" \n", "\n").strip(" ")
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            return {k: (v if k in _NOT_PROSE else walk(v, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        return clean(node) if isinstance(node, str) else node
+
+    data = walk(data)
+    if removed:
+        notes.append(f"removed emoji the brand's policy does not allow: {' '.join(dict.fromkeys(removed))}")
+    return data

@@ -16,17 +16,18 @@ from typing import Any
 
 import openai
 import pydantic
+import yaml
 
 from . import counting
 from .brands import BrandProfile
 from .content import KIND_MODELS, Content
-from .errors import AssistantError, PromptTooLongError
+from .errors import AssistantError, PromptTooLongError, TemplateError
 from .fixes import apply_fixes
 from .llm import Backend, ChatReply, ChatRequest, Usage, extract_json, strict_schema
 from .platforms import PlatformRules
 from .prompts import Prompt, Prompts
 from .tokens import TokenCount, TokenCounter, cost_usd, model_info
-from .validation import Violation, has_errors, policy_for
+from .validation import Violation, check_invented_links, has_errors, policy_for
 
 MAX_TOKENS = {"post": 700, "carousel": 2000, "story": 1400, "video_script": 1600, "thread": 1600, "hashtags": 700}
 
@@ -154,8 +155,25 @@ def build_prompt(job: Job, prompts: Prompts, backend_kind: str) -> tuple[Prompt,
     ctx = template_context(job, backend_kind)
     brand, backend = job.brand.id, backend_kind
     system, system_file = prompts.render("system.j2", ctx, brand=brand, backend=backend)
+    shots, shots_file = prompts.render("fewshot.j2", ctx, brand=brand, backend=backend)
     user, user_file = prompts.render("brief.j2", ctx, brand=brand, backend=backend)
-    return Prompt([{"role": "system", "content": system}, {"role": "user", "content": user}], [system_file, user_file]), ctx
+    messages = [{"role": "system", "content": system}, *_example_turns(shots, shots_file), {"role": "user", "content": user}]
+    return Prompt(messages, [system_file, shots_file, user_file]), ctx
+
+
+def _example_turns(text: str, source: str) -> list[dict[str, str]]:
+    """The few-shot template renders a YAML list of {role, content}; empty means no examples."""
+    if not text.strip():
+        return []
+    try:
+        turns = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{source}: the few-shot template must render a YAML list of {{role, content}}: {exc}") from None
+    if not isinstance(turns, list) or not all(
+        isinstance(t, dict) and set(t) == {"role", "content"} and t["role"] in ("user", "assistant") and isinstance(t["content"], str) for t in turns
+    ):
+        raise TemplateError(f"{source}: the few-shot template must render a YAML list of {{role: user|assistant, content: text}}.")
+    return turns
 
 
 # Parsing ---------------------------------------------------------------------------------------
@@ -224,6 +242,7 @@ class Pipeline:
         base_temperature = self.backend.temperature if self.backend.temperature is not None else self.settings.temperature
         temperature = min(1.0, base_temperature + 0.1 * (job.variant - 1))
         messages = list(prompt.messages)
+        allowed_links = " ".join([job.brief.text, job.brief.link or "", job.brand.model_dump_json()])
         usage, attempts, repairs, reformats = Usage(), 0, 0, 0
         content: Content | None = None
         violations: list[Violation] = []
@@ -249,6 +268,7 @@ class Pipeline:
                 continue
             content, notes = apply_fixes(parsed, job.platform, job.brand, sponsored=job.brief.sponsored, link=job.brief.link)
             violations = content.review(job.platform, job.brand, job.brief.sponsored)
+            violations += check_invented_links(content.markdown(job.platform), allowed_links)
             if not has_errors(violations) or repairs >= self.settings.max_repairs:
                 break
             repairs += 1
@@ -309,7 +329,8 @@ class Pipeline:
 
 _schemas: dict[type, dict] = {}
 
-TAG_PATTERN = "^#[A-Za-z][A-Za-z0-9]{2,24}$"
+# CamelCase words only: a small model otherwise invents tags like "#freetowncafe2018346922053".
+TAG_PATTERN = "^#[A-Z][a-z]{2,12}([A-Z][a-z]{2,12}){0,2}$"
 
 
 def grammar_schema(job: Job, schema: dict) -> dict:
@@ -359,7 +380,8 @@ def grammar_schema(job: Job, schema: dict) -> dict:
 
 
 def _bound_strings(node, most: int) -> None:
-    """Give every free-text string a ceiling, so a small model cannot ramble until max_tokens."""
+    """Give every free-text string a ceiling, so a small model cannot ramble until max_tokens.
+    (A character-class pattern would also keep out '{' debris, but makes llama.cpp's sampling ~4× slower.)"""
     if isinstance(node, dict):
         if node.get("type") == "string" and "maxLength" not in node and "pattern" not in node and "enum" not in node:
             node["maxLength"] = most

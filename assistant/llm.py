@@ -103,7 +103,7 @@ def extract_json(text: str) -> str:
 
 # Secrets ---------------------------------------------------------------------------------------
 
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+\S+)")
+_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._~+/=\-]{12,})")
 
 
 def redact(text: str, *secrets: str | None) -> str:

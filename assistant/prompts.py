@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,14 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         return _SEP.join((brand, backend, template)) if _SEP not in template else template
 
 
+def _json(value: Any) -> str:
+    # Unlike Jinja's `tojson` (made for HTML): keeps key order and non-ASCII text as written.
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_environment(user_dir: Path | None) -> PromptEnvironment:
     """The one place the Jinja environment is built: sandboxed, strict, user folder before defaults."""
-    return PromptEnvironment(
+    env = PromptEnvironment(
         loader=PromptLoader(user_dir, bundled_dir("prompts")),
         undefined=StrictUndefined,
         autoescape=False,
@@ -73,6 +79,8 @@ def make_environment(user_dir: Path | None) -> PromptEnvironment:
         keep_trailing_newline=False,
         auto_reload=True,
     )
+    env.filters["json"] = _json
+    return env
 
 
 @dataclass

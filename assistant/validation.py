@@ -270,6 +270,31 @@ def check_links(text: str, platform: PlatformRules, where: str | None) -> list[V
     return out
 
 
+_PLACEHOLDER = regex.compile(
+    r"\[(?:your|insert|add|company|brand|product|link|url|name|date|time|location|address|price|city|website|email|phone|handle|here)\b[^\]\n]{0,40}\]"
+    r"|\{\{[^}\n]{0,40}\}\}|\{\s*\{|<(?:link|url|insert)[^>\n]{0,30}>|\blorem ipsum\b|\bXX+\b|\bTBD\b",
+    regex.IGNORECASE,
+)
+
+
+def check_placeholders(text: str, where: str | None) -> list[Violation]:
+    """Template leftovers ('[Your Company]', '{{name}}', 'Lorem ipsum') must never be published."""
+    found = [m.group(0) for m in _PLACEHOLDER.finditer(text)]
+    if found:
+        return [Violation("placeholder", "error", f"Placeholder text left in: {', '.join(repr(f) for f in dict.fromkeys(found))}. Replace it with the real words or remove it.", where)]
+    return []
+
+
+def check_invented_links(text: str, allowed: str, where: str | None = None) -> list[Violation]:
+    """Links in generated text that appear nowhere in the brief or the brand profile were made up."""
+    urls = {text[a:b].rstrip("/").lower() for a, b in extract_urls(text, require_scheme=False)}
+    known = allowed.lower()
+    made_up = sorted(u for u in urls if u.split("://")[-1].removeprefix("www.") not in known)
+    if made_up:
+        return [Violation("invented_link", "error", f"Link(s) not given in the brief: {', '.join(made_up)}. Remove them; use only the brief's link.", where)]
+    return []
+
+
 def check_mentions(text: str, platform: PlatformRules, where: str | None) -> list[Violation]:
     if platform.mentions_max is None:
         return []
@@ -363,6 +388,7 @@ def check_text(
     violations += check_emoji(text, policy, where)
     violations += check_links(text, platform, where)
     violations += check_mentions(text, platform, where)
+    violations += check_placeholders(text, where)
     if sponsored:
         violations += check_disclosure(text, platform, policy, where)
     if fold:

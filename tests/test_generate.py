@@ -392,3 +392,11 @@ def test_strict_schema_keeps_fields_named_title():
         walk(schema)
     assert "title" in strict_schema(KIND_MODELS["post"])["properties"]
     assert "title" in strict_schema(KIND_MODELS["carousel"])["properties"]["slides"]["items"]["properties"]
+
+
+def test_emoji_fix_removes_banned_and_extra(server):
+    server.enqueue(json.dumps(content("post", text="Pods are here 🚀 ☕ ☕ ☕ ☕ for March 1.")))
+    r = Assistant().generate("Announce pods", brand="tidewell-coffee", platform="linkedin")
+    assert r.ok, r.errors
+    assert "🚀" not in r.text and r.text.count("☕") <= (CATALOG.brand("tidewell-coffee").for_platform("linkedin").emoji.max or 3)
+    assert any("emoji" in f for f in r.fixes)

