@@ -310,6 +310,12 @@ class Thread(Content):
             out.append(Violation("thread_length", "error", f"Threads here are capped at {rules.max_posts} posts; this has {len(posts)}."))
         for i, text in enumerate(posts):
             out += check_text(text, platform, brand, sponsored=sponsored and i == 0, where=f"post {i + 1}/{len(posts)}", fold=False).violations
+        seen: dict[str, int] = {}
+        for i, post in enumerate(self.posts, 1):
+            key = " ".join(post.casefold().split())
+            if key in seen:  # X refuses a post it has just seen ("You already said that")
+                out.append(Violation("duplicate_post", "error", f"Post {i} repeats post {seen[key]}; every post must say something new.", f"post {i}/{len(posts)}"))
+            seen.setdefault(key, i)
         return out
 
     def disclosure_field(self):

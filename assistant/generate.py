@@ -250,8 +250,10 @@ class Pipeline:
         problem: str | None = None
         mode = ""
         while True:
-            # A new seed per attempt and variant: asking again must not replay the same sample.
-            req = ChatRequest(messages, schema, model_cls.__name__.lower(), max_tokens, temperature, seed=job.variant * 100 + attempts)
+            # A new seed per attempt and a little more temperature per repair: asking again must not replay
+            # the same sample (a small model otherwise repeats its answer word for word).
+            heat = min(1.0, temperature + 0.25 * repairs)
+            req = ChatRequest(messages, schema, model_cls.__name__.lower(), max_tokens, heat, seed=job.variant * 100 + attempts)
             reply = yield from self.backend.ask(req)
             attempts += 1
             usage = usage + reply.usage
@@ -274,10 +276,14 @@ class Pipeline:
             repairs += 1
             errors = [v.to_dict() for v in violations if v.severity == "error"]
             note, _ = self.prompts.render("repair.j2", {**ctx, "violations": errors}, brand=job.brand.id, backend=self.backend.kind)
-            messages = messages + [
-                {"role": "assistant", "content": content.model_dump_json()},
-                {"role": "user", "content": note},
-            ]
+            if self.backend.repair_with_history:
+                messages = messages + [
+                    {"role": "assistant", "content": content.model_dump_json()},
+                    {"role": "user", "content": note},
+                ]
+            else:  # ask afresh with the rules that broke, without the answer a small model would copy
+                last = prompt.messages[-1]
+                messages = prompt.messages[:-1] + [{"role": "user", "content": f"{last['content'].rstrip()}\n\n{note}"}]
         return self._result(job, prompt, tokens, content, violations, notes, usage, attempts, mode, problem, started)
 
     def _result(self, job, prompt, tokens, content, violations, notes, usage, attempts, mode, problem, started) -> Result:

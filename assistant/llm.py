@@ -174,6 +174,7 @@ class Backend:
     label: str = ""
     temperature: float | None = None  # the backend's preferred sampling temperature, if it has one
     grammar: bool = False  # the endpoint enforces JSON-schema limits (lengths, counts, patterns) while sampling
+    repair_with_history: bool = True  # show the model its own faulty answer when asking for a repair
     _client: Any = field(default=None, repr=False)
 
     @property

@@ -67,6 +67,23 @@ def check_available() -> tuple[bool, str]:
     return True, f"SmolLM2-135M-Instruct at {path}"
 
 
+def _prose_only_strings() -> None:
+    """Make llama.cpp's JSON grammar keep '{', '}', '[', ']', '<', '>' and raw control characters out of string
+    values. A 135M model otherwise drifts into template debris ('{ { title }}', '[Your Company]') that the
+    validator would reject anyway; keeping it out while sampling costs nothing, unlike a per-field pattern.
+    Structural JSON is unaffected: property names and punctuation are grammar literals, not strings."""
+    try:
+        from llama_cpp import llama_grammar
+
+        rule = llama_grammar.PRIMITIVE_RULES["char"]
+        llama_grammar.PRIMITIVE_RULES["char"] = type(rule)(
+            r'[^"\\{}<>\x5B\x5D\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])',
+            list(rule.deps),
+        )
+    except (ImportError, KeyError, AttributeError, TypeError) as exc:  # a changed llama-cpp-python: keep its default
+        log.warning("could not narrow the JSON grammar's string characters: %s", exc)
+
+
 class LocalModel:
     """The loaded model. One per process; llama.cpp is not thread-safe, so calls take turns."""
 
@@ -78,6 +95,7 @@ class LocalModel:
             from llama_cpp import Llama
         except ImportError:
             raise BackendUnavailableError("llama-cpp-python is not installed.", hint=INSTALL_HINT) from None
+        _prose_only_strings()
         started = time.perf_counter()
         self.llama = Llama(
             model_path=str(path),
@@ -201,4 +219,6 @@ def local_backend(*, reason: str, timeout: float = 600.0):
     return Backend(
         "local", MODEL_ID, server.url, reason, api_key="local", timeout=max(timeout, 600.0), max_retries=0,
         label="the bundled SmolLM2-135M, offline", temperature=DEFAULT_TEMPERATURE, grammar=True,
+        # A 135M model shown its faulty answer copies it word for word; it does better asked afresh.
+        repair_with_history=False,
     )
