@@ -8,7 +8,7 @@ import concurrent.futures
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
-from .brands import BrandProfile
+from .brands import BrandProfile, is_language_tag
 from .catalog import Catalog
 from .errors import InputError, ModelError, NotFoundError
 from .generate import Brief, Job, Pipeline, Result, Settings, failed_result
@@ -79,17 +79,14 @@ class Assistant:
         """One job per platform × kind × variant, every input checked before any model is called."""
         if isinstance(brief, str):
             if not brief.strip():
-                raise InputError("The brief is empty.", hint="Say what to announce, e.g. --brief \"Announce our compostable pods, on sale March 1\".")
+                raise InputError("The brief is empty.", hint="Say what to write about, e.g. \"Announce our compostable pods, on sale March 1\".")
             brief = Brief(text=brief)
         changes = {k: v for k, v in {"language": language, "link": link, "sponsored": sponsored}.items() if v is not None}
         brief = brief.model_copy(update=changes)
-        if brief.language:
-            from .brands import _LANGUAGE
-
-            if not _LANGUAGE.match(brief.language):
-                raise InputError(f"--language '{brief.language}' is not a BCP-47 tag.", hint="e.g. en-US, fr-FR, de.")
+        if brief.language and not is_language_tag(brief.language):
+            raise InputError(f"The language '{brief.language}' is not a BCP-47 tag.", hint="Use e.g. en-US, fr-FR or de.")
         if not 1 <= variants <= 10:
-            raise InputError("--variants must be between 1 and 10.")
+            raise InputError(f"The number of variants must be between 1 and 10 (got {variants}).")
         profile = self.catalog.brand(brand)
         platforms, kinds = list(dict.fromkeys(platforms)), list(dict.fromkeys(kinds))
         if not platforms:

@@ -30,7 +30,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .api import Assistant, run_coroutine
-from .brands import _LANGUAGE
+from .brands import is_language_tag
 from .catalog import Catalog, suggest
 from .errors import AssistantError, InputError, ModelError
 from .export import result_record, to_calendar_csv, to_markdown
@@ -71,7 +71,7 @@ class _Common(_Strict):
     @field_validator("language")
     @classmethod
     def _bcp47(cls, value: str | None) -> str | None:
-        if value is not None and not _LANGUAGE.match(value):
+        if value is not None and not is_language_tag(value):
             raise ValueError(f"'{value}' is not a BCP-47 language tag; use e.g. en, en-US, fr-FR, de")
         return value
 

@@ -22,6 +22,11 @@ DEFAULT_DISCLOSURES = {
 }
 
 
+def is_language_tag(tag: str) -> bool:
+    """A BCP-47 tag of the common shapes: 'fr', 'fr-FR', 'zh-Hant-TW', 'es-419'."""
+    return bool(_LANGUAGE.match(tag))
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,7 +125,7 @@ class BrandProfile(Strict):
     @field_validator("language")
     @classmethod
     def _bcp47(cls, value: str) -> str:
-        if not _LANGUAGE.match(value):
+        if not is_language_tag(value):
             raise ValueError("use a BCP-47 language tag such as 'en-US', 'fr-FR' or 'de'")
         return value
 

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_batch_collect)
 
+    p = sub.add_parser("ui", help="open the web app in the browser (same as `python ui.py`)", add_help=False)
+    p.add_argument("ui_args", nargs=argparse.REMAINDER, help="options of the web app (see `assistant ui --help`)")
+    p.set_defaults(func=cmd_ui)
+
     p = sub.add_parser("doctor", help="which model backend is active, why, and how to switch")
     _common(p)
     _model_options(p)
@@ -271,6 +275,12 @@ def _batch_report(summary, as_json: bool) -> None:
         print(summary.describe())
         if summary.exit_code and not summary.interrupted:
             print(f"{summary.total - summary.ok} job(s) not ok: fix what the messages say, or run again with --resume to retry them.", file=sys.stderr)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .webapp import main as webapp_main
+
+    return webapp_main(args.ui_args)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -26,6 +26,9 @@ def apply_fixes(content: Content, platform: PlatformRules, brand: BrandProfile |
             notes.append("removed the model's own numbering from thread posts (numbering is added when rendering)")
         data["posts"] = cleaned
 
+    if data.get("title") and platform.title is None:
+        data["title"] = None  # this platform has no title field: it would only repeat the opening line
+
     if "link" in data:
         if link and data["link"] != link:
             data["link"] = link

@@ -297,11 +297,10 @@ class Pipeline:
             message = f"No usable answer after {attempts} attempt(s): {problem}"
             return Result(content=None, text="", ok=False, error=message, violations=[Violation("model_output", "error", message)], **base)
         text = content.render(job.platform)
-        primary = job.platform.text.primary()
+        length, limit = _measure(content, job.platform)
         return Result(
             content=content, text=text, ok=not has_errors(violations), violations=violations, fixes=notes,
-            markdown=content.markdown(job.platform), length=counting.count(content.render(job.platform) if job.kind != "thread" else max(content.rendered_posts(job.platform), key=len, default=""), primary.counting),
-            limit=primary.max, **base,
+            markdown=content.markdown(job.platform), length=length, limit=limit, **base,
         )
 
     # Drivers ---------------------------------------------------------------------------------
@@ -331,6 +330,16 @@ class Pipeline:
                 call = steps.send(outcome)
             except StopIteration as stop:
                 return stop.value
+
+
+def _measure(content: Content, platform: PlatformRules) -> tuple[int | None, int | None]:
+    """The published text's length against the platform's main limit: the longest post of a thread;
+    none for a story script or a hashtag set, which are not one published text."""
+    if content.kind in ("story", "hashtags"):
+        return None, None
+    primary = platform.text.primary()
+    text = max(content.rendered_posts(platform), key=lambda t: counting.count(t, primary.counting), default="") if content.kind == "thread" else content.render(platform)
+    return counting.count(text, primary.counting), primary.max
 
 
 _schemas: dict[type, dict] = {}

@@ -354,14 +354,19 @@ def backend_status(backend: str | None = None, model: str | None = None) -> dict
     except (BackendUnavailableError, InputError) as exc:
         return {"backend": backend or os.environ.get("ASSISTANT_BACKEND") or "auto", "model": model, "ready": False,
                 "summary": exc.message, "hint": exc.hint or "", "reason": ""}
-    if chosen.kind == "local":
+    return describe_backend(chosen)
+
+
+def describe_backend(backend: Backend) -> dict:
+    """A backend in the user's words: what runs, why, and how to switch."""
+    if backend.kind == "local":
         summary = "Running on the bundled SmolLM2-135M, offline"
         hint = "For production quality set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, LM Studio, llama.cpp server)."
-    elif chosen.kind == "compatible":
-        summary = f"Running on {chosen.model} at {chosen.base_url}"
+    elif backend.kind == "compatible":
+        summary = f"Running on {backend.model} at {backend.base_url}"
         hint = "Unset OPENAI_BASE_URL to use OpenAI (with OPENAI_API_KEY) or the bundled offline model."
     else:
-        summary = f"Running on OpenAI, model {chosen.model}"
+        summary = f"Running on OpenAI, model {backend.model}"
         hint = "Set ASSISTANT_MODEL or --model to change the model; set OPENAI_BASE_URL for a self-hosted server."
-    return {"backend": chosen.kind, "model": chosen.model, "ready": True, "summary": summary, "hint": hint, "reason": chosen.reason,
-            "base_url": chosen.base_url if chosen.kind != "local" else None}
+    return {"backend": backend.kind, "model": backend.model, "ready": True, "summary": summary, "hint": hint, "reason": backend.reason,
+            "base_url": backend.base_url if backend.kind != "local" else None}

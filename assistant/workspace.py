@@ -19,10 +19,10 @@ from pathlib import Path
 
 from . import export, preview
 from .api import Assistant
-from .brands import _LANGUAGE, BrandProfile
+from .brands import BrandProfile, is_language_tag
 from .errors import AssistantError, InputError
 from .generate import Brief, Job, Result
-from .llm import backend_status
+from .llm import describe_backend
 from .loader import load_model, parse_yaml
 from .validation import Check, Violation, has_errors
 
@@ -62,7 +62,7 @@ class Request:
         if not (brief or "").strip():
             raise InputError("The brief is empty.", hint="Say what to announce, e.g. \"Announce our compostable pods, on sale March 1\".")
         language = (language or "").strip() or None
-        if language and not _LANGUAGE.match(language):
+        if language and not is_language_tag(language):
             raise InputError(f"'{language}' is not a language tag.", hint="Use a BCP-47 tag such as en-US, fr-FR or de, or leave it empty for the brand's.")
         link = (link or "").strip() or None
         if link and not re.match(r"^https?://\S+$", link):
@@ -485,8 +485,5 @@ def backend_header(assistant: Assistant) -> dict:
         backend = assistant.backend
     except AssistantError as exc:
         return {"ready": False, "summary": exc.message, "hint": exc.hint or "", "model": "", "label": "no model available"}
-    status = backend_status(backend.kind, backend.model or None)
-    same = status.get("ready") and status.get("backend") == backend.kind and (backend.kind == "local" or status.get("base_url") == backend.base_url)
-    if not same:
-        status = {"ready": True, "summary": f"Running on {backend.describe()}", "hint": ""}
+    status = describe_backend(backend)
     return {**status, "reason": backend.reason, "model": backend.model, "label": f"{backend.model} · {backend.kind}"}

@@ -18,11 +18,23 @@ SHARED = ROOT.parent / "shared"
 CONFORMANCE = SHARED / "conformance" / "twitter-text" / "validate.yml"
 
 _real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "")
+
+
+def _is_local(host) -> bool:
+    return host is None or (isinstance(host, bytes) and host.decode() in _LOCAL_NAMES) or str(host) in _LOCAL_NAMES or str(host).startswith("127.")
+
+
+def _loopback_names_only(host, *args, **kwargs):
+    if not _is_local(host):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests must not leave the machine (lookup of {host!r} blocked)")
+    return _real_getaddrinfo(host, *args, **kwargs)
 
 
 def _loopback_only(self, address):
     host = address[0] if isinstance(address, tuple) else None
-    if host is not None and host not in ("127.0.0.1", "localhost", "::1") and not str(host).startswith("127."):
+    if host is not None and not _is_local(host):
         raise RuntimeError(f"test tried to reach {address!r}: tests must not leave the machine")
     return _real_connect(self, address)
 
@@ -34,6 +46,7 @@ def _isolated(monkeypatch, tmp_path):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_names_only)
     yield
 
 
