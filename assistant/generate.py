@@ -129,26 +129,50 @@ class Result:
 # Prompt ----------------------------------------------------------------------------------------
 
 
+_plain_cache: dict[tuple[int, int], tuple[Any, Any, dict, dict]] = {}
+
+
+def _plain(brand: BrandProfile, platform: PlatformRules) -> tuple[dict, dict]:
+    """Brand (with the platform's overrides) and platform rules as plain data, once per pair: both models are
+    frozen, and the sandbox forbids templates to modify what they are given, so sharing is safe."""
+    key = (id(brand), id(platform))
+    hit = _plain_cache.get(key)
+    if hit is None or hit[0] is not brand or hit[1] is not platform:
+        if len(_plain_cache) > 256:
+            _plain_cache.clear()
+        resolved = brand.for_platform(platform.id)
+        hit = _plain_cache[key] = (
+            brand, platform,
+            {**resolved.model_dump(mode="json"), "disclosure_labels": resolved.disclosure_labels()},
+            platform.model_dump(mode="json"),
+        )
+    return hit[2], hit[3]
+
+
+KIND_LABELS = {"post": "a post", "carousel": "a carousel", "story": "a story script", "video_script": "a short-video script", "thread": "a thread", "hashtags": "hashtags"}
+
+
 def template_context(job: Job, backend_kind: str) -> dict[str, Any]:
     """Plain data for the templates (never objects that could reach Python internals)."""
-    brand = job.brand.for_platform(job.platform.id)
-    language = job.brief.language or brand.language
-    platform = job.platform.model_dump(mode="json")
-    rules = getattr(job.platform.kinds, job.kind, None)
+    brand, platform = _plain(job.brand, job.platform)
+    language = job.brief.language or brand["language"]
     return {
-        "brand": {**brand.model_dump(mode="json"), "disclosure_labels": brand.disclosure_labels()},
+        "brand": brand,
         "platform": platform,
         "kind": job.kind,
-        "kind_label": {"post": "a post", "carousel": "a carousel", "story": "a story script", "video_script": "a short-video script", "thread": "a thread", "hashtags": "hashtags"}[job.kind],
-        "rules": rules.model_dump(mode="json") if rules else {},
+        "kind_label": KIND_LABELS[job.kind],
+        "rules": platform["kinds"].get(job.kind) or {},
         "brief": job.brief.model_dump(mode="json"),
         "language": language,
         "language_name": language_name(language),
         "variant": {"index": job.variant, "total": job.variants, "angle": ANGLES[(job.variant - 1) % len(ANGLES)]},
-        "counting": dict(counting.METHODS),
+        "counting": COUNTING,
         "backend": backend_kind,
         "max_examples": 2 if backend_kind == "local" else 6,
     }
+
+
+COUNTING = dict(counting.METHODS)
 
 
 def build_prompt(job: Job, prompts: Prompts, backend_kind: str) -> tuple[Prompt, dict]:

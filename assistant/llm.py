@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from collections.abc import Generator
 from typing import Any
@@ -117,7 +118,12 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("ASSISTANT_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "brand-assistant")
+    return _cache_path(os.environ.get("ASSISTANT_CACHE_DIR"), os.environ.get("XDG_CACHE_HOME"))
+
+
+@lru_cache(maxsize=8)
+def _cache_path(own: str | None, xdg: str | None) -> Path:
+    base = own or os.path.join(xdg or Path.home() / ".cache", "brand-assistant")
     return Path(base) / "endpoints.json"
 
 

@@ -120,6 +120,7 @@ class TokenCounter:
         self._enc = None
         self._method = ""
         self._exact = False
+        self._memo: dict[str, int] = {}
 
     def _resolve(self):
         if self._method:
@@ -141,9 +142,20 @@ class TokenCounter:
         self._resolve()
         if self._enc is None:
             return TokenCount(max(1, len(text) // 4), False, self._method)
-        return TokenCount(len(self._enc.encode(text, disallowed_special=())), self._exact, self._method)
+        return TokenCount(self._encoded_length(text), self._exact, self._method)
+
+    def _encoded_length(self, text: str) -> int:
+        # Memoised per text: a batch sends the same system message for every brief of a brand and platform.
+        hit = self._memo.get(text)
+        if hit is None:
+            if len(self._memo) >= 512:
+                self._memo.clear()
+            hit = self._memo[text] = len(self._enc.encode(text, disallowed_special=()))
+        return hit
 
     def count_messages(self, messages: list[dict]) -> TokenCount:
-        # Chat framing costs about 3 tokens per message plus 3 for the reply's priming (OpenAI cookbook).
-        body = self.count("\n".join(m.get("content") or "" for m in messages))
-        return TokenCount(body.tokens + 3 * len(messages) + 3, body.exact, body.method)
+        # Each message counted on its own (so repeated ones hit the memo), plus the chat framing: about
+        # 3 tokens per message and 3 for the reply's priming (OpenAI cookbook).
+        counts = [self.count(m.get("content") or "") for m in messages]
+        first = counts[0] if counts else self.count("")
+        return TokenCount(sum(c.tokens for c in counts) + 3 * len(messages) + 3, first.exact, first.method)
