@@ -152,8 +152,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         platform = assistant.platform(args.platform)
         status = "ok" if result.ok else "NOT OK"
-        sizes = ", ".join(f"{m.length} / {m.limit} {m.unit}" for m in result.measures) or f"{result.length} / {result.limit}"
-        print(f"{platform.name}: {sizes} ({counting.METHODS.get(result.counting, result.counting)}) {status}")
+        sizes = " and ".join(f"{m.length} / {m.limit} {counting.METHODS.get(m.counting, m.unit)}" for m in result.measures) or f"{result.length} / {result.limit} {result.counting}"
+        print(f"{platform.name}: {sizes} · {status}")
         for v in result.violations:
             print(f"  {v.severity:<7} {v.rule}{f' ({v.where})' if v.where else ''}: {v.message}")
     return 0 if result.ok else 1

@@ -96,6 +96,19 @@ def _title(title: str | None, platform: PlatformRules, brand) -> list[Violation]
     return out + _words([("title", title)], brand, platform)
 
 
+class Captioned(Content):
+    """Kinds published with a caption (carousel, video): the caption carries hashtags and the disclosure."""
+
+    def render(self, platform):
+        return with_hashtags(self.caption, self.hashtags, platform)
+
+    def disclosure_field(self):
+        return ("caption", None, "")
+
+    def body_text(self):
+        return self.caption
+
+
 class Post(Content):
     kind: ClassVar[str] = "post"
     title: str | None = Field(None, description="Title, only for platforms with a title field (YouTube Shorts, Pinterest); otherwise null")
@@ -136,14 +149,11 @@ class Slide(Piece):
     alt_text: str = Field(description="Alt text for the slide image")
 
 
-class Carousel(Content):
+class Carousel(Captioned):
     kind: ClassVar[str] = "carousel"
     caption: str = Field(description="The caption published with the carousel, hashtags excluded")
     hashtags: list[str] = Field(default_factory=list, description="Hashtags for the caption, each starting with '#'")
     slides: list[Slide] = Field(description="The slides in order: one hook slide, body slides, one call-to-action slide")
-
-    def render(self, platform):
-        return with_hashtags(self.caption, self.hashtags, platform)
 
     def review(self, platform, brand, sponsored):
         rules = platform.kinds.carousel
@@ -165,12 +175,6 @@ class Carousel(Content):
         if len(self.slides) > 1 and self.slides[-1].role != "cta":
             out.append(Violation("slide_order", "warning", "The last slide should carry the call to action.", f"slide {len(self.slides)}"))
         return out
-
-    def disclosure_field(self):
-        return ("caption", None, "")
-
-    def body_text(self):
-        return self.caption
 
     def markdown(self, platform):
         lines = [self.render(platform), ""]
@@ -234,7 +238,7 @@ class Beat(Piece):
     shot: str = Field(description="What the camera shows")
 
 
-class VideoScript(Content):
+class VideoScript(Captioned):
     kind: ClassVar[str] = "video_script"
     title: str | None = Field(None, description="Title, only for platforms with a title field (YouTube Shorts); otherwise null")
     hook: Beat = Field(description="The opening beat: it must stop the scroll within the first seconds")
@@ -245,9 +249,6 @@ class VideoScript(Content):
     @property
     def total_seconds(self) -> int:
         return self.hook.seconds + sum(b.seconds for b in self.beats)
-
-    def render(self, platform):
-        return with_hashtags(self.caption, self.hashtags, platform)
 
     def review(self, platform, brand, sponsored):
         rules = platform.kinds.video_script
@@ -266,12 +267,6 @@ class VideoScript(Content):
                 out.append(Violation("hook", "warning", f"The hook lasts {self.hook.seconds} s; land it within {rules.hook_seconds} s.", "hook"))
         out += _words([("hook" if i == 0 else f"beat {i}", f"{b.line}\n{b.on_screen_text}") for i, b in enumerate(all_beats)], brand, platform)
         return out
-
-    def disclosure_field(self):
-        return ("caption", None, "")
-
-    def body_text(self):
-        return self.caption
 
     def markdown(self, platform):
         lines = [f"**{self.title}**", ""] if self.title else []

@@ -58,8 +58,11 @@ def model_path() -> Path:
 
 def check_available() -> tuple[bool, str]:
     """Can the local backend run here? (ok, explanation) without loading the model."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return False, f"llama-cpp-python is not installed: {INSTALL_HINT}"
+    try:
+        import llama_cpp  # noqa: F401  (an import, not a lookup: a broken build fails here, not mid-request)
+    except (ImportError, OSError) as exc:
+        detail = "" if isinstance(exc, ModuleNotFoundError) and exc.name == "llama_cpp" else f" ({exc})"
+        return False, f"llama-cpp-python is not installed{detail}: {INSTALL_HINT}"
     try:
         path = model_path()
     except BackendUnavailableError as exc:

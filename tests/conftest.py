@@ -93,3 +93,33 @@ def run_process(*args: str, env: dict | None = None, input: str | None = None, c
     full_env.update(env or {})
     proc = subprocess.run(list(args), capture_output=True, text=True, env=full_env, input=input, cwd=cwd or ROOT, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+SECRET = "sk-test-SECRET-0123456789abcdef"  # an API key that must never show up in output, logs or files
+
+
+@pytest.fixture(scope="module")
+def _openai_server():
+    from openai_server import OpenAIServer
+
+    with OpenAIServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_openai_server, monkeypatch):
+    """A real OpenAI-protocol server on 127.0.0.1 (one per test module, reset per test), with the
+    environment pointing the assistant at it."""
+    srv = _openai_server
+    srv.reset()
+    srv.latency = 0.0
+    srv.batch_polls_before_complete = 1
+    monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("ASSISTANT_MODEL", "test-model")
+    monkeypatch.setenv("ASSISTANT_MAX_RETRIES", "2")
+    return srv
+
+
+def chat_requests(server):
+    return [r for r in server.requests if r.path.endswith("/chat/completions")]

@@ -22,33 +22,14 @@ from assistant.batch import (
     read_results,
 )
 from assistant.errors import InputError
-from conftest import ROOT
+from conftest import ROOT, SECRET, chat_requests
 from fake_content import content, responder
 from openai_server import OpenAIServer, Reply
 
-SECRET = "sk-test-SECRET-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with OpenAIServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def server(_server, monkeypatch):
-    _server.reset()
-    _server.latency = 0.0
-    _server.batch_polls_before_complete = 1
-    monkeypatch.setenv("OPENAI_BASE_URL", _server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("ASSISTANT_MODEL", "test-model")
-    monkeypatch.setenv("ASSISTANT_MAX_RETRIES", "1")
-    return _server
-
-
-def chat_requests(server):
-    return [r for r in server.requests if r.path.endswith("/chat/completions")]
+def server(server, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_MAX_RETRIES", "1")  # fault tests count calls: one client retry at most
+    return server
 
 
 def briefs_file(tmp_path: Path, text: str, name: str = "briefs.yaml") -> Path:

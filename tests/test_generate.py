@@ -13,31 +13,10 @@ from assistant.catalog import Catalog
 from assistant.errors import InputError, PromptTooLongError, TemplateError
 from assistant.platforms import KINDS
 from fake_content import content, responder
-from openai_server import OpenAIServer, Reply
+from conftest import SECRET, chat_requests
+from openai_server import Reply
 
-SECRET = "sk-test-SECRET-0123456789abcdef"
 CATALOG = Catalog()
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with OpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(_server, monkeypatch):
-    _server.reset()
-    _server.latency = 0.0
-    monkeypatch.setenv("OPENAI_BASE_URL", _server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("ASSISTANT_MODEL", "test-model")
-    monkeypatch.setenv("ASSISTANT_MAX_RETRIES", "2")
-    return _server
-
-
-def chat_requests(server):
-    return [r for r in server.requests if r.path.endswith("/chat/completions")]
 
 
 # Every kind x every brand x every platform that has the kind ------------------------------------

@@ -257,20 +257,10 @@ def test_form_mistakes_are_plain_words(changes, message):
     assert workspace.publish_date("2027-03-01T09:30") == "2027-03-01 09:30"
 
 
-@pytest.fixture(scope="module")
-def _server():
-    with OpenAIServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def server(_server, monkeypatch):
-    _server.reset()
-    _server.responder = responder
-    monkeypatch.setenv("OPENAI_BASE_URL", _server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-ui-0123456789")
-    monkeypatch.setenv("ASSISTANT_MODEL", "test-model")
-    return _server
+def server(server):
+    server.responder = responder
+    return server
 
 
 def test_session_edits_are_rechecked_and_exported(server, tmp_path):
@@ -398,13 +388,13 @@ def test_main_reports_a_missing_brands_folder(capsys, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def app(_server, tmp_path_factory):
+def app(_openai_server, tmp_path_factory):
     """The app in-process on a free loopback port, its Assistant pointed at the loopback OpenAI server."""
     brands = tmp_path_factory.mktemp("ui") / "brands"
     shutil.copytree(ROOT / "brand_profiles", brands)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("socket.socket.connect", _loopback_only)
-        mp.setenv("OPENAI_BASE_URL", _server.url)
+        mp.setenv("OPENAI_BASE_URL", _openai_server.url)
         mp.setenv("OPENAI_API_KEY", "sk-test-ui-0123456789")
         mp.setenv("ASSISTANT_MODEL", "test-model")
         assistant = Assistant(brands_dir=brands)
