@@ -419,6 +419,9 @@ def test_interrupt_leaves_valid_lines_and_resume_finishes(server, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "batch", str(path), "--out", str(out), "--concurrency", "2"],
         cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell that starts a job in the background (as CI may) leaves SIGINT ignored, and Python then never
+        # turns Ctrl-C into KeyboardInterrupt: give the child the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
