@@ -48,10 +48,6 @@ class Content(Piece):
         """(field, index, sub-field) of the text that must carry the sponsored-content label."""
         return None
 
-    def body_text(self) -> str:
-        """The main text (where inline hashtags count against the cap)."""
-        return ""
-
 
 def with_hashtags(text: str, tags: list[str], platform: PlatformRules) -> str:
     """Place hashtags as the platform expects: after a blank line at the end, skipping any already in the text."""
@@ -105,8 +101,6 @@ class Captioned(Content):
     def disclosure_field(self):
         return ("caption", None, "")
 
-    def body_text(self):
-        return self.caption
 
 
 class Post(Content):
@@ -129,8 +123,6 @@ class Post(Content):
     def disclosure_field(self):
         return ("text", None, "")
 
-    def body_text(self):
-        return self.text
 
     def markdown(self, platform):
         parts = [f"**{self.title}**\n"] if self.title else []
@@ -316,8 +308,6 @@ class Thread(Content):
     def disclosure_field(self):
         return ("posts", 0, "")
 
-    def body_text(self):
-        return self.posts[0] if self.posts else ""
 
 
 class RankedHashtag(Piece):

@@ -16,6 +16,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
+from . import env
 from .errors import BackendUnavailableError, InputError, ModelError
 
 log = logging.getLogger("assistant.llm")
@@ -320,8 +321,8 @@ def choose_backend(backend: str | None = None, model: str | None = None, *, time
     if backend not in ("auto", "local", "openai", "compatible"):
         raise InputError(f"Unknown backend '{backend}'.", hint="Use auto, local, openai or compatible.")
     model = model or os.environ.get("ASSISTANT_MODEL") or None
-    timeout = timeout or float(os.environ.get("ASSISTANT_TIMEOUT", "60"))
-    retries = int(os.environ.get("ASSISTANT_MAX_RETRIES", "3"))
+    timeout = timeout or env.number("ASSISTANT_TIMEOUT", 60, float, minimum=0.1)
+    retries = env.number("ASSISTANT_MAX_RETRIES", 3, int)
     base_url = os.environ.get("OPENAI_BASE_URL") or None
     api_key = os.environ.get("OPENAI_API_KEY") or None
 

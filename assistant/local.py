@@ -18,6 +18,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from . import env
 from .errors import BackendUnavailableError
 
 log = logging.getLogger("assistant.local")
@@ -31,7 +32,7 @@ INSTALL_HINT = (
 
 # Sampling that keeps a 135M model from looping: a repeat penalty and a moderate temperature.
 SAMPLING = {
-    "repeat_penalty": float(os.environ.get("ASSISTANT_LOCAL_REPEAT_PENALTY", "1.15")),
+    "repeat_penalty": 1.15,
     "top_p": 0.9,
     "top_k": 40,
     "min_p": 0.05,
@@ -102,7 +103,7 @@ class LocalModel:
         started = time.perf_counter()
         self.llama = Llama(
             model_path=str(path),
-            n_ctx=int(os.environ.get("ASSISTANT_LOCAL_CONTEXT", "4096")),
+            n_ctx=env.number("ASSISTANT_LOCAL_CONTEXT", 4096, int, minimum=512),
             n_threads=os.cpu_count() or 2,
             verbose=False,
         )
@@ -211,6 +212,7 @@ class LocalServer:
 def local_backend(*, reason: str, timeout: float = 600.0):
     from .llm import Backend
 
+    env.number("ASSISTANT_LOCAL_CONTEXT", 4096, int, minimum=512)  # a mistyped value is reported here, not mid-request
     ok, detail = check_available()
     if not ok:
         raise BackendUnavailableError(

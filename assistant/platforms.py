@@ -124,9 +124,6 @@ class PlatformRules(Strict):
     def supported_kinds(self) -> list[str]:
         return [k for k in KINDS if self.supports(k)]
 
-    def hashtag_cap(self) -> int | None:
-        return self.hashtags.max
-
 
 def load_platform(path: Path) -> PlatformRules:
     from .loader import load_model_file

@@ -10,8 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, RootModel
 
-# How long we wait for tiktoken to fetch an encoding it has not cached, once per process.
-FETCH_TIMEOUT = float(os.environ.get("ASSISTANT_TIKTOKEN_TIMEOUT", "2"))
+# How long we wait for tiktoken to fetch an encoding it has not cached, once per process
+# (ASSISTANT_TIKTOKEN_TIMEOUT overrides it; a mistyped value falls back to this default rather than fail on import).
+try:
+    FETCH_TIMEOUT = float(os.environ.get("ASSISTANT_TIKTOKEN_TIMEOUT") or 2)
+except ValueError:
+    FETCH_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)

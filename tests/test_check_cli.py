@@ -199,3 +199,10 @@ def test_console_script_and_module():
     exe = os.path.join(os.path.dirname(sys.executable), "assistant")
     r = run_process(exe, "platforms")
     assert r.code == 0 and "bluesky" in r.out
+
+
+def test_mistyped_number_in_environment(cli, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ASSISTANT_MODEL", "m")
+    monkeypatch.setenv("ASSISTANT_TIMEOUT", "sixty")
+    bad(cli("generate", "-b", "tidewell-coffee", "-p", "x", "--brief", "pods"), "ASSISTANT_TIMEOUT='sixty' is not a number")
