@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import concurrent.futures
+import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from functools import cached_property
+
+import pydantic
 
 from .brands import BrandProfile, is_language_tag
 from .catalog import Catalog
@@ -30,11 +33,14 @@ class Assistant:
     def __init__(
         self, *, brands_dir=None, prompts_dir=None, platforms_dir=None, catalog: Catalog | None = None,
         backend: str | Backend | None = None, model: str | None = None, max_repairs: int | None = None,
-        settings: Settings | None = None,
+        settings: Settings | None = None, timeout: float | None = None,
     ):
         self.catalog = catalog or Catalog(brands_dir=brands_dir, prompts_dir=prompts_dir, platforms_dir=platforms_dir)
         self._backend_choice = backend
         self._model = model
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise InputError(f"The timeout must be a positive number of seconds (got {timeout}).")
+        self._timeout = timeout
         self.settings = dataclasses.replace(settings) if settings else Settings()  # never change the caller's object
         if max_repairs is not None:
             if max_repairs < 0:
@@ -47,7 +53,7 @@ class Assistant:
         """Chosen on first use, so checking text never needs a model."""
         if isinstance(self._backend_choice, Backend):
             return self._backend_choice
-        return choose_backend(self._backend_choice, self._model)
+        return choose_backend(self._backend_choice, self._model, timeout=self._timeout)
 
     @cached_property
     def prompts(self) -> Prompts:
@@ -82,7 +88,10 @@ class Assistant:
                 raise InputError("The brief is empty.", hint="Say what to write about, e.g. \"Announce our compostable pods, on sale March 1\".")
             brief = Brief(text=brief)
         changes = {k: v for k, v in {"language": language, "link": link, "sponsored": sponsored}.items() if v is not None}
-        brief = brief.model_copy(update=changes)
+        try:  # validated again: a link or date given here gets the same checks as one in a briefs file
+            brief = Brief.model_validate({**brief.model_dump(), **changes})
+        except pydantic.ValidationError as exc:
+            raise InputError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()) + ".") from None
         if brief.language and not is_language_tag(brief.language):
             raise InputError(f"The language '{brief.language}' is not a BCP-47 tag.", hint="Use e.g. en-US, fr-FR or de.")
         if not 1 <= variants <= 10:

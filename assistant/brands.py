@@ -51,6 +51,10 @@ class EmojiPolicy(Strict):
     banned: list[str] = []
     preferred: list[str] = []
 
+    def bans(self, emoji: str) -> bool:
+        """Banned as written or without its emoji-presentation selector (❤️ and ❤ are one emoji)."""
+        return emoji in self.banned or emoji.replace("\ufe0f", "") in self.banned
+
 
 class HashtagPolicy(Strict):
     brand: list[str] = []  # the brand's own tags, offered to the writer

@@ -86,7 +86,6 @@ class Catalog:
         return self._brands[brand]
 
     def reload(self) -> None:
-        """Forget cached files, e.g. after a profile was edited."""
+        """Forget cached brand profiles, e.g. after one was edited or saved. Platform rules stay: they are
+        not edited at run time, and keeping the same objects keeps the caches keyed on them valid."""
         self._brands.clear()
-        self.__dict__.pop("platforms", None)
-        self.__dict__.pop("platform_files", None)

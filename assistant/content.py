@@ -10,7 +10,7 @@ from . import counting
 from .brands import BrandProfile
 from .platforms import PlatformRules
 from .validation import (
-    THREAD_SEPARATOR, Violation, check_emoji, check_hashtags, check_length, check_text, check_words, policy_for,
+    THREAD_SEPARATOR, Violation, check, check_disclosure, check_emoji, check_hashtags, check_length, check_text, check_words, policy_for,
 )
 
 HashtagKind = Literal["brand", "broad", "niche", "campaign"]
@@ -214,9 +214,7 @@ class Story(Content):
                 out += _graphemes_limit(f.on_screen_text, rules.frame_text_max, "on-screen text", where, platform)
         out += _words([(f"frame {i}", f"{f.on_screen_text}\n{f.voice_over or ''}\n{f.sticker or ''}") for i, f in enumerate(self.frames, 1)], brand, platform)
         if sponsored:
-            from .validation import check_disclosure
-
-            out += [v.__class__(v.rule, v.severity, v.message, "frame 1") for v in check_disclosure(self.frames[0].on_screen_text, platform, policy_for(brand, platform), "frame 1")]
+            out += check_disclosure(self.frames[0].on_screen_text, platform, policy_for(brand, platform), "frame 1")
         return out
 
     def disclosure_field(self):
@@ -288,22 +286,7 @@ class Thread(Content):
         return "\n\n---\n\n".join(self.rendered_posts(platform))
 
     def review(self, platform, brand, sponsored):
-        rules = platform.kinds.thread
-        posts = self.rendered_posts(platform)
-        out: list[Violation] = []
-        if len(posts) < 2:
-            out.append(Violation("thread_length", "error", "A thread needs at least 2 posts."))
-        if rules and len(posts) > rules.max_posts:
-            out.append(Violation("thread_length", "error", f"Threads here are capped at {rules.max_posts} posts; this has {len(posts)}."))
-        for i, text in enumerate(posts):
-            out += check_text(text, platform, brand, sponsored=sponsored and i == 0, where=f"post {i + 1}/{len(posts)}", fold=False).violations
-        seen: dict[str, int] = {}
-        for i, post in enumerate(self.posts, 1):
-            key = " ".join(post.casefold().split())
-            if key in seen:  # X refuses a post it has just seen ("You already said that")
-                out.append(Violation("duplicate_post", "error", f"Post {i} repeats post {seen[key]}; every post must say something new.", f"post {i}/{len(posts)}"))
-            seen.setdefault(key, i)
-        return out
+        return check(self.render(platform), platform, brand, kind="thread", sponsored=sponsored).violations
 
     def disclosure_field(self):
         return ("posts", 0, "")
@@ -327,8 +310,6 @@ class HashtagSet(Content):
         return " ".join(self.tags())
 
     def review(self, platform, brand, sponsored):
-        from .validation import check
-
         return check(self.render(platform) or " ", platform, brand, kind="hashtags").violations
 
     def markdown(self, platform):

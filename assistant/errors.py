@@ -18,7 +18,13 @@ class AssistantError(Exception):
 
 
 class InputError(AssistantError):
-    """Something the user gave us (a file, a flag, a text) is wrong; exit code 2."""
+    """Something the user gave us (a file, a flag, a text) is wrong; exit code 2.
+
+    `problems` lists (line, message) pairs when the mistake is in a file, so an editor can mark each line."""
+
+    def __init__(self, message: str, *, hint: str | None = None, problems: list[tuple[int | None, str]] | None = None):
+        super().__init__(message, hint=hint)
+        self.problems = problems or [(None, message)]
 
 
 class NotFoundError(InputError):

@@ -40,7 +40,7 @@ def apply_fixes(content: Content, platform: PlatformRules, brand: BrandProfile |
     data = _fix_emoji(data, policy, notes)
     if sponsored and content.disclosure_field():
         # Before capping hashtags: a '#ad' label is itself a hashtag and takes a place under the cap.
-        data = _add_disclosure(type(content).model_validate(data), platform, brand, notes).model_dump()
+        _add_disclosure(data, content.disclosure_field(), platform, policy, notes)
     if isinstance(content, HashtagSet):
         data["hashtags"] = _fix_ranked(data["hashtags"], policy, style, notes)
     elif content.hashtag_field():
@@ -57,31 +57,42 @@ def _move_trailing_tags(text: str) -> tuple[str, list[str]]:
     return text[:start].rstrip(), tags
 
 
+def _read(data: dict, where: tuple[str, int | None, str]) -> str | None:
+    """The text at a content's (field, index, sub-field) location, or None when that item does not exist."""
+    name, index, sub = where
+    if index is None:
+        return data[name]
+    if index >= len(data[name]):
+        return None
+    item = data[name][index]
+    return item[sub] if sub else item
+
+
+def _write(data: dict, where: tuple[str, int | None, str], text: str) -> None:
+    name, index, sub = where
+    if index is None:
+        data[name] = text
+    elif sub:
+        data[name][index][sub] = text
+    else:
+        data[name][index] = text
+
+
 def _fix_list(data: dict, content: Content, policy, style: str, notes: list[str]) -> list[str]:
-    body_field = content.disclosure_field()
+    where = content.disclosure_field()
     raw = list(data["hashtags"])
-    if body_field and body_field[2] == "" and body_field[1] is None:  # a plain text field: post text, caption
-        body, moved = _move_trailing_tags(data[body_field[0]])
+    if where and where[1] is None:  # a plain text field (post text, caption): its closing tags join the list
+        body, moved = _move_trailing_tags(data[where[0]])
         if moved:
-            data[body_field[0]] = body
+            data[where[0]] = body
             raw = moved + raw
             notes.append(f"moved {len(moved)} hashtag(s) from the end of the text to the hashtag list")
     tags = [t for t in (hashtags.normalize(x, style) for x in raw) if t]
-    if [t for t in raw] != tags:
+    if raw != tags:
         notes.append("normalised hashtags")
-    return _cap(tags, _inline(content, data), policy, notes)
-
-
-def _inline(content: Content, data: dict) -> set[str]:
-    field = content.disclosure_field()
-    if not field:
-        return set()
-    name, index, sub = field
-    if index is not None and len(data[name]) <= index:
-        return set()
-    value = data[name] if index is None else data[name][index]
-    text = value[sub] if sub else value
-    return {t.key for t in hashtags.find(text) if not t.problem} if isinstance(text, str) else set()
+    text = _read(data, where) if where else None
+    inline = {t.key for t in hashtags.find(text) if not t.problem} if text else set()
+    return _cap(tags, inline, policy, notes)
 
 
 def _cap(tags: list[str], inline: set[str], policy, notes: list[str]) -> list[str]:
@@ -123,28 +134,16 @@ def _fix_ranked(items: list[dict], policy, style: str, notes: list[str]) -> list
     return out
 
 
-def _add_disclosure(content: Content, platform: PlatformRules, brand: BrandProfile | None, notes: list[str]) -> Content:
-    name, index, sub = content.disclosure_field()
-    data = content.model_dump()
-    if index is not None and len(data[name]) <= index:
-        return content  # nothing to label; the review reports the empty piece
-    holder = data[name] if index is None else data[name][index]
-    text = holder[sub] if sub else holder
-    policy = policy_for(brand, platform)
-    if any(v.rule == "disclosure" for v in check_disclosure(text or "", platform, policy, None)):
+def _add_disclosure(data: dict, where: tuple[str, int | None, str], platform: PlatformRules, policy, notes: list[str]) -> None:
+    text = _read(data, where)
+    if text is None:
+        return  # nothing to label; the review reports the empty piece
+    if any(v.rule == "disclosure" for v in check_disclosure(text, platform, policy, None)):
         label = policy.disclosure_labels[0]
         placement = policy.brand.disclosure.placement if policy.brand else "start"
         joiner = " " if label.startswith("#") else " · "
-        text = f"{label}{joiner}{text}" if placement == "start" else f"{text.rstrip()}\n\n{label}"
+        _write(data, where, f"{label}{joiner}{text}" if placement == "start" else f"{text.rstrip()}\n\n{label}")
         notes.append(f"added the disclosure label '{label}'")
-        if index is None:
-            data[name] = text
-        elif sub:
-            data[name][index][sub] = text
-        else:
-            data[name][index] = text
-        return type(content).model_validate(data)
-    return content
 
 
 # Fields that hold no prose for the reader: left alone by the emoji fix.
@@ -166,8 +165,7 @@ def _fix_emoji(data: dict, policy, notes: list[str]) -> dict:
         out, kept = [], 0
         for cluster in counting.graphemes(text):
             if counting.is_emoji(cluster):
-                banned = cluster in rules.banned or cluster.replace("\ufe0f", "") in rules.banned
-                if banned or kept >= keep_budget:
+                if rules.bans(cluster) or kept >= keep_budget:
                     removed.append(cluster)
                     continue
                 kept += 1

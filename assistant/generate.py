@@ -1,17 +1,20 @@
 """From a brief to checked content: render the prompt, ask the model, parse, fix, validate, repair. Sans I/O.
 
-`pipeline()` is a generator: it yields the keyword arguments of each chat-completion call and receives the
-completion (or the exception) back. `run()` drives it with the sync client, `arun()` with the async client,
+`Pipeline.steps()` is a generator: it yields the keyword arguments of each chat-completion call and receives
+the completion (or the exception) back. `run()` drives it with the sync client, `arun()` with the async client,
 so the CLI, the web app and concurrent batches share one pipeline.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
+import re
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import openai
@@ -55,6 +58,32 @@ def language_name(tag: str) -> str:
     return f"{name} ({REGIONS[region]})" if region in REGIONS else name
 
 
+def web_address(value: str | None) -> str | None:
+    """A link as given, trimmed; ValueError when it is not a full http(s) address."""
+    value = (value or "").strip() or None
+    if value is not None and not re.match(r"^https?://\S+$", value):
+        raise ValueError(f"'{value}' is not a web address; write it in full, e.g. https://example.com/pods")
+    return value
+
+
+def publish_date(value: Any) -> str | None:
+    """YYYY-MM-DD or YYYY-MM-DD HH:MM, as the calendar export writes it, from a string or a YAML date/timestamp;
+    ValueError for anything else."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("use YYYY-MM-DD, e.g. 2027-03-01")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date: use YYYY-MM-DD, e.g. 2027-03-01 (or 2027-03-01 09:30)") from None
+    return parsed.strftime("%Y-%m-%d %H:%M") if ("T" in value or " " in value.strip()) else parsed.date().isoformat()
+
+
 class Brief(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     text: str = pydantic.Field(min_length=1)
@@ -62,6 +91,9 @@ class Brief(pydantic.BaseModel):
     language: str | None = None  # BCP-47; the brand's language when not set
     sponsored: bool = False
     date: str | None = None
+
+    _link = pydantic.field_validator("link")(staticmethod(web_address))
+    _date = pydantic.field_validator("date", mode="before")(staticmethod(publish_date))
 
 
 @dataclass
@@ -108,6 +140,7 @@ class Result:
     seconds: float = 0.0
     length: int | None = None
     limit: int | None = None
+    job: Job | None = field(default=None, repr=False, compare=False)  # the job this answers; not serialised
 
     @property
     def errors(self) -> list[Violation]:
@@ -129,32 +162,12 @@ class Result:
 # Prompt ----------------------------------------------------------------------------------------
 
 
-_plain_cache: dict[tuple[int, int], tuple[Any, Any, dict, dict]] = {}
-
-
-def _plain(brand: BrandProfile, platform: PlatformRules) -> tuple[dict, dict]:
-    """Brand (with the platform's overrides) and platform rules as plain data, once per pair: both models are
-    frozen, and the sandbox forbids templates to modify what they are given, so sharing is safe."""
-    key = (id(brand), id(platform))
-    hit = _plain_cache.get(key)
-    if hit is None or hit[0] is not brand or hit[1] is not platform:
-        if len(_plain_cache) > 256:
-            _plain_cache.clear()
-        resolved = brand.for_platform(platform.id)
-        hit = _plain_cache[key] = (
-            brand, platform,
-            {**resolved.model_dump(mode="json"), "disclosure_labels": resolved.disclosure_labels()},
-            platform.model_dump(mode="json"),
-        )
-    return hit[2], hit[3]
-
-
 KIND_LABELS = {"post": "a post", "carousel": "a carousel", "story": "a story script", "video_script": "a short-video script", "thread": "a thread", "hashtags": "hashtags"}
 
 
 def template_context(job: Job, backend_kind: str) -> dict[str, Any]:
     """Plain data for the templates (never objects that could reach Python internals)."""
-    brand, platform = _plain(job.brand, job.platform)
+    brand, platform = policy_for(job.brand, job.platform).template_data
     language = job.brief.language or brand["language"]
     return {
         "brand": brand,
@@ -315,13 +328,13 @@ class Pipeline:
             brand=job.brand.id, platform=job.platform.id, kind=job.kind, variant=job.variant, usage=usage,
             cost_usd=cost_usd(self.backend.model, usage.prompt_tokens, usage.completion_tokens), attempts=attempts,
             prompt=prompt, prompt_tokens=tokens, model=self.backend.model, backend=self.backend.kind, mode=mode,
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - started, job=job,
         )
         if content is None:
             message = f"No usable answer after {attempts} attempt(s): {problem}"
             return Result(content=None, text="", ok=False, error=message, violations=[Violation("model_output", "error", message)], **base)
         text = content.render(job.platform)
-        length, limit = _measure(content, job.platform)
+        length, limit = _measure(content, text, job.platform)
         return Result(
             content=content, text=text, ok=not has_errors(violations), violations=violations, fixes=notes,
             markdown=content.markdown(job.platform), length=length, limit=limit, **base,
@@ -356,17 +369,16 @@ class Pipeline:
                 return stop.value
 
 
-def _measure(content: Content, platform: PlatformRules) -> tuple[int | None, int | None]:
+def _measure(content: Content, text: str, platform: PlatformRules) -> tuple[int | None, int | None]:
     """The published text's length against the platform's main limit: the longest post of a thread;
     none for a story script or a hashtag set, which are not one published text."""
     if content.kind in ("story", "hashtags"):
         return None, None
     primary = platform.text.primary()
-    text = max(content.rendered_posts(platform), key=lambda t: counting.count(t, primary.counting), default="") if content.kind == "thread" else content.render(platform)
+    if content.kind == "thread":
+        text = max(content.rendered_posts(platform), key=lambda t: counting.count(t, primary.counting), default="")
     return counting.count(text, primary.counting), primary.max
 
-
-_schemas: dict[type, dict] = {}
 
 # CamelCase words only: a small model otherwise invents tags like "#freetowncafe2018346922053".
 TAG_PATTERN = "^#[A-Z][a-z]{2,12}([A-Z][a-z]{2,12}){0,2}$"
@@ -431,10 +443,9 @@ def _bound_strings(node, most: int) -> None:
             _bound_strings(value, most)
 
 
+@lru_cache(maxsize=None)
 def _schema(model: type[Content]) -> dict:
-    if model not in _schemas:
-        _schemas[model] = strict_schema(model)
-    return _schemas[model]
+    return strict_schema(model)
 
 
 def failed_result(job: Job, backend: Backend, error: AssistantError) -> Result:
@@ -444,4 +455,5 @@ def failed_result(job: Job, backend: Backend, error: AssistantError) -> Result:
         brand=job.brand.id, platform=job.platform.id, kind=job.kind, variant=job.variant, content=None, text="",
         ok=False, violations=[Violation("model_error", "error", message)], usage=Usage(), cost_usd=None, attempts=0,
         prompt=Prompt([]), prompt_tokens=TokenCount(0, False, ""), model=backend.model, backend=backend.kind, error=message,
+        job=job,
     )

@@ -109,8 +109,9 @@ _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._~+/=\
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove API keys from text that may reach output, logs or files."""
-    for secret in {s for s in (*secrets, os.environ.get("OPENAI_API_KEY")) if s and len(s) >= 4}:
+    """Remove API keys from text that may reach output, logs or files. Values shorter than 12 characters are
+    placeholders ("ollama", "local", "none"), not secrets: replacing them would mangle ordinary words."""
+    for secret in {s for s in (*secrets, os.environ.get("OPENAI_API_KEY")) if s and len(s) >= 12}:
         text = text.replace(secret, "[redacted]")
     return _KEY_PATTERN.sub("[redacted]", text)
 

@@ -91,6 +91,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions]:
         raise InputError(
             f"{source}{where}: YAML syntax error: {problem}.",
             hint="Check indentation and quoting there; text containing ': ' or starting with '#', '@' or '*' needs quotes.",
+            problems=[(mark.line + 1 if mark else None, f"YAML syntax error: {problem}.")],
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: YAML error: {exc}") from None
@@ -130,7 +131,8 @@ def load_model(model: type[M], data: Any, positions: Positions | None, source: s
     try:
         return model.model_validate(data, context=context)
     except pydantic.ValidationError as exc:
-        raise InputError(_explain(exc, model, positions or Positions(), source, what)) from None
+        message, problems = _explain(exc, model, positions or Positions(), source, what)
+        raise InputError(message, problems=problems) from None
 
 
 def load_model_file(model: type[M], path: Path, *, what: str, context: dict | None = None) -> M:
@@ -139,7 +141,8 @@ def load_model_file(model: type[M], path: Path, *, what: str, context: dict | No
     return load_model(model, data, positions, str(path), what=what, context=context)
 
 
-def _explain(exc: pydantic.ValidationError, model: type[pydantic.BaseModel], positions: Positions, source: str, what: str) -> str:
+def _explain(exc: pydantic.ValidationError, model: type[pydantic.BaseModel], positions: Positions, source: str, what: str) -> tuple[str, list[tuple[int | None, str]]]:
+    """One readable message for the whole error, and each problem with its line for editors."""
     errors = exc.errors(include_url=False)
     for err in errors:
         err["loc"] = _clean_loc(err["loc"])
@@ -153,9 +156,11 @@ def _explain(exc: pydantic.ValidationError, model: type[pydantic.BaseModel], pos
     errors = [e for e in errors if not (e["type"] == "missing" and e["loc"] in suggested)]
     errors.sort(key=lambda e: positions.near(e["loc"]) or (0, 0))
     problems = [_explain_one(err, model, positions, source) for err in errors]
+    lines = [(positions.near(e["loc"][:-1] if e["type"] == "missing" else e["loc"]) or (None,))[0] for e in errors]
+    pairs = list(zip(lines, problems))
     if len(problems) == 1:
-        return problems[0]
-    return "\n".join([f"{source}: the {what} has {len(problems)} problems:", *("  - " + p for p in problems)])
+        return problems[0], pairs
+    return "\n".join([f"{source}: the {what} has {len(problems)} problems:", *("  - " + p for p in problems)]), pairs
 
 
 def _where(positions: Positions, loc: Loc, source: str) -> str:

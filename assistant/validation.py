@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -153,20 +153,29 @@ class Policy:
             if c.id not in silenced and (c.language == "any" or not b or c.language == self.language)
         ]
         self.extra_cliches = list(b.cliches.extra) if b else []
+        self.platform = platform
+
+    @cached_property
+    def template_data(self) -> tuple[dict, dict]:
+        """The resolved brand and the platform as plain data for prompt templates. Shared safely: both models
+        are frozen, and the template sandbox forbids modifying what it is given."""
+        brand = {**self.brand.model_dump(mode="json"), "disclosure_labels": self.disclosure_labels} if self.brand else {}
+        return brand, self.platform.model_dump(mode="json")
 
 
-_policies: dict[tuple[int, str], tuple[object, Policy]] = {}
+_policies: dict[tuple[int, int], tuple[object, object, Policy]] = {}
 
 
 def policy_for(brand: BrandProfile | None, platform: PlatformRules) -> Policy:
-    key = (id(brand), platform.id)
+    """One Policy per (brand, platform) object pair; objects, not ids, so a reloaded profile is never stale."""
+    key = (id(brand), id(platform))
     hit = _policies.get(key)
-    if hit and hit[0] is brand:
-        return hit[1]
+    if hit and hit[0] is brand and hit[1] is platform:
+        return hit[2]
     if len(_policies) > 256:
         _policies.clear()
     policy = Policy(brand, platform)
-    _policies[key] = (brand, policy)
+    _policies[key] = (brand, platform, policy)
     return policy
 
 
@@ -250,7 +259,7 @@ def check_emoji(text: str, policy: Policy, where: str | None) -> list[Violation]
     if not rules.allowed:
         return [Violation("emoji", "error", f"The brand uses no emoji; remove {' '.join(dict.fromkeys(found))}.", where)]
     out = []
-    banned = [e for e in dict.fromkeys(found) if e in rules.banned or e.replace("\ufe0f", "") in rules.banned]
+    banned = [e for e in dict.fromkeys(found) if rules.bans(e)]
     if banned:
         out.append(Violation("emoji_banned", "error", f"The brand bans {' '.join(banned)}; remove or replace.", where))
     if rules.max is not None and len(found) > rules.max:
@@ -403,6 +412,7 @@ def validate(text: str, platform: PlatformRules, brand: BrandProfile | None = No
 
 
 THREAD_SEPARATOR = regex.compile(r"(?m)^[ \t]*---[ \t]*$")
+_THREAD_NUMBER = regex.compile(r"^\s*\d{1,2}/\d{1,2}\s+")
 
 
 def check(
@@ -425,8 +435,16 @@ def check(
         longest = max(checks, key=lambda c: c.length)
         violations = [v for c in checks for v in c.violations]
         rules = platform.kinds.thread
+        if len(parts) < 2:
+            violations.append(Violation("thread_length", "error", "A thread needs at least 2 posts."))
         if rules and len(parts) > rules.max_posts:
             violations.append(Violation("thread_length", "error", f"{platform.name} threads here are capped at {rules.max_posts} posts; this has {len(parts)}."))
+        seen: dict[str, int] = {}
+        for i, part in enumerate(parts, 1):
+            key = " ".join(_THREAD_NUMBER.sub("", part, count=1).casefold().split())
+            if key in seen:  # X refuses a post it has just seen ("You already said that")
+                violations.append(Violation("duplicate_post", "error", f"Post {i} repeats post {seen[key]}; every post must say something new.", f"post {i}/{len(parts)}"))
+            seen.setdefault(key, i)
         return Check(platform.id, longest.length, longest.limit, longest.counting, violations, longest.measures)
     if kind == "hashtags":
         policy = policy_for(brand, platform)
