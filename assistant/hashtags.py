@@ -24,7 +24,7 @@ class Hashtag:
     @property
     def key(self) -> str:
         """For duplicate and banned-list comparison: case-insensitive, '＃' as '#'."""
-        return self.text.replace("＃", "#").casefold()
+        return key(self.text)
 
 
 def find(text: str) -> list[Hashtag]:
@@ -45,6 +45,7 @@ def find(text: str) -> list[Hashtag]:
 
 
 def key(tag: str) -> str:
+    """The comparison form of a tag written with or without its '#' (or a full-width '＃')."""
     return ("#" + tag.lstrip("#＃")).casefold()
 
 

@@ -175,10 +175,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = LocalModel.get().chat(body)
         except BackendUnavailableError as exc:
-            self._send(503, {"error": {"message": str(exc), "type": "server_error"}, "x-should-retry": False})
+            self._send(503, {"error": {"message": str(exc), "type": "server_error"}})
             return
         except ValueError as exc:  # e.g. the prompt does not fit the context window
             self._send(400, {"error": {"message": str(exc), "type": "invalid_request_error", "param": "messages"}})
+            return
+        except Exception as exc:  # llama.cpp failing mid-request: say so, rather than drop the connection
+            log.exception("the bundled model failed")
+            self._send(500, {"error": {"message": f"the bundled model failed: {exc}", "type": "server_error"}})
             return
         result.setdefault("id", f"chatcmpl-{uuid.uuid4().hex[:12]}")
         self._send(200, result)
