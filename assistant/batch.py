@@ -9,11 +9,10 @@ too) and `collect_openai_batch` takes the provider's output through the same par
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -29,19 +28,22 @@ import openai
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .api import Assistant, run_coroutine
+from .api import Assistant
 from .brands import is_language_tag
 from .catalog import Catalog, suggest
-from .errors import AssistantError, InputError, ModelError
+from .errors import InputError, ModelError
 from .export import result_record, to_calendar_csv, to_markdown
-from .generate import Brief, Job, Pipeline, Result, failed_result
-from .loader import Positions, load_model, parse_yaml, read_text
+from .generate import Brief, Job, Pipeline, Result, failed_result, publish_date, web_address
+from .llm import redact
+from .loader import Positions, field_name, load_model, parse_yaml, read_text
 from .platforms import KINDS
 from .tokens import cost_usd, model_info
 
 RESULTS_FILE = "results.jsonl"
 CALENDAR_FILE = "calendar.csv"
 SUMMARY_FILE = "summary.json"
+BATCH_FILE = "openai-batch.json"  # the id of a submitted batch, saved before waiting for it
+BATCH_INPUT_FILE = "openai-batch-input.jsonl"
 BATCH_ENDPOINT = "/v1/chat/completions"
 COLLECT_NOTE = "collected from a batch output: no repair round was possible (repairs need a live model); run `assistant batch --resume` to repair it live"
 
@@ -105,30 +107,9 @@ class BriefEntry(_Common):
             raise ValueError("the brief is empty: say what to announce, e.g. \"Announce our compostable pods, on sale March 1\"")
         return value.strip()
 
-    @field_validator("link")
-    @classmethod
-    def _link(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://\S+$", value.strip()):
-            raise ValueError(f"'{value}' is not a web address; write it in full, e.g. https://example.com/pods")
-        return value.strip() if value else value
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> Any:
-        # YAML reads 2027-03-01 as a date and 2027-03-01 09:30 as a timestamp; strings are accepted in ISO form.
-        if isinstance(value, dt.datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, str):
-            try:
-                parsed = dt.datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError(f"'{value}' is not a date: use YYYY-MM-DD, e.g. 2027-03-01 (or 2027-03-01 09:30)") from None
-            return parsed.strftime("%Y-%m-%d %H:%M") if ("T" in value or " " in value.strip()) else parsed.date().isoformat()
-        if value is None:
-            return value
-        raise ValueError("use YYYY-MM-DD, e.g. 2027-03-01")
+    # The same checks as a Brief's: YAML reads 2027-03-01 as a date and 2027-03-01 09:30 as a timestamp.
+    _link = field_validator("link")(staticmethod(web_address))
+    _date = field_validator("date", mode="before")(staticmethod(publish_date))
 
 
 class BriefsFile(_Strict):
@@ -157,7 +138,6 @@ class BatchBrief:
     link: str | None = None
     sponsored: bool = False
     date: str | None = None
-    line: int | None = None  # where it starts in the briefs file
 
     @property
     def jobs(self) -> int:
@@ -219,7 +199,7 @@ def _resolve(model: BriefsFile, positions: Positions, source: str, catalog: Cata
             problem(here, f"{name} has no brand, and `defaults:` sets none. Add `brand: <id>` to the brief or under `defaults:`. "
                           f"Brands: {', '.join(brand_ids) or '(none found)'}.")
         elif brand not in brand_ids:
-            problem(origin("brand"), f"'{_dotted(origin('brand'))}': unknown brand '{brand}'. {suggest(brand, brand_ids)}")
+            problem(origin("brand"), f"'{field_name(origin('brand'))}': unknown brand '{brand}'. {suggest(brand, brand_ids)}")
             brand = None
         else:
             catalog.brand(brand)  # a broken profile is reported with its own file and line
@@ -231,14 +211,14 @@ def _resolve(model: BriefsFile, positions: Positions, source: str, catalog: Cata
         for j, p in enumerate(platforms):
             if p not in catalog.platform_files:
                 loc = origin("platforms") + (j,)
-                problem(loc, f"'{_dotted(loc)}': unknown platform '{p}'. {suggest(p, platform_ids)}")
+                problem(loc, f"'{field_name(loc)}': unknown platform '{p}'. {suggest(p, platform_ids)}")
         kinds = list(dict.fromkeys(entry.kinds if entry.kinds is not None else defaults.kinds or ["post"]))
         if not kinds:
             problem(origin("kinds"), f"{name} has an empty `kinds:` list. Valid: {', '.join(KINDS)}.")
         for j, k in enumerate(kinds):
             loc = origin("kinds") + (j,)
             if k not in KINDS:
-                problem(loc, f"'{_dotted(loc)}': unknown kind '{k}'. {suggest(k, list(KINDS))}")
+                problem(loc, f"'{field_name(loc)}': unknown kind '{k}'. {suggest(k, list(KINDS))}")
                 continue
             for p in platforms:
                 if p in catalog.platform_files and not catalog.platform(p).supports(k):
@@ -264,7 +244,7 @@ def _resolve(model: BriefsFile, positions: Positions, source: str, catalog: Cata
         resolved.append(BatchBrief(
             id=brief_id, brief=entry.brief, brand=brand, platforms=tuple(platforms), kinds=tuple(kinds),
             variants=entry.variants or defaults.variants or 1, language=entry.language or defaults.language,
-            link=entry.link, sponsored=bool(entry.sponsored), date=entry.date, line=where(here)[0] or None,
+            link=entry.link, sponsored=bool(entry.sponsored), date=entry.date,
         ))
     if problems:
         problems = sorted(set(problems))  # a bad default is reported once, not once per brief
@@ -272,10 +252,6 @@ def _resolve(model: BriefsFile, positions: Positions, source: str, catalog: Cata
             raise InputError(problems[0][1])
         raise InputError("\n".join([f"{source}: the briefs file has {len(problems)} problems:", *("  - " + p for _, p in problems)]))
     return resolved
-
-
-def _dotted(loc: tuple) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else (("." if n else "") + str(p)) for n, p in enumerate(loc))
 
 
 # Jobs --------------------------------------------------------------------------------------------
@@ -325,6 +301,9 @@ def read_results(path: str | Path) -> tuple[dict[str, dict], list[str]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return latest, warnings
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the results file ({exc.strerror}).",
+                         hint=f"{RESULTS_FILE} in the --out folder must be a file that this run can read.") from None
     lines = raw.split(b"\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -335,11 +314,29 @@ def read_results(path: str | Path) -> tuple[dict[str, dict], list[str]]:
             why = "not valid JSON" if line.rstrip().endswith(b"}") else "cut off (a run was probably killed while writing it)"
             warnings.append(f"{path}, line {number}: {why}; ignored, that job will be redone.")
             continue
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
-            warnings.append(f"{path}, line {number}: not a result record (no 'id'); ignored.")
+        missing = _missing_field(record)
+        if missing:
+            warnings.append(f"{path}, line {number}: not a result record (no {missing}); ignored.")
             continue
         latest[record["id"]] = record
     return latest, warnings
+
+
+STATUSES = ("ok", "invalid", "error")
+
+
+def _missing_field(record: Any) -> str | None:
+    """The first field a results.jsonl line lacks for resuming and the Markdown, in words; None when it has them all."""
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
+        return "'id'"
+    if record.get("status") not in STATUSES:
+        return f"'status' of {', '.join(STATUSES)}"
+    for key in ("brand", "platform", "kind"):
+        if not isinstance(record.get(key), str):
+            return f"'{key}'"
+    if not isinstance(record.get("variant"), int) or isinstance(record["variant"], bool):
+        return "'variant'"
+    return None
 
 
 class ResultsFile:
@@ -351,8 +348,8 @@ class ResultsFile:
 
     def __init__(self, path: Path, secrets: Iterable[str | None] = ()):
         self.path = path
-        # Only real keys: a placeholder such as OPENAI_API_KEY=ollama must not turn every "ollama" in a post into [redacted].
-        self.secrets = [s for s in set(secrets) if s and len(s) >= 12]
+        self.secrets = list(secrets)
+        self.written = 0  # lines this object wrote: the jobs that finished in this run
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -370,12 +367,12 @@ class ResultsFile:
         self._syncer.start()
 
     def write(self, record: dict) -> None:
-        line = json.dumps(record, ensure_ascii=False)
-        for secret in self.secrets:  # errors are redacted upstream; this is the last line of defence
-            line = line.replace(secret, "[redacted]")
+        # Errors are redacted upstream; this is the last line of defence.
+        line = redact(json.dumps(record, ensure_ascii=False), *self.secrets)
         data = (line + "\n").encode()
         while data:  # one call in practice; a short write (disk nearly full) must still not leave half a line
             data = data[os.write(self._fd, data):]
+        self.written += 1
         self._dirty.set()
 
     def _sync_loop(self) -> None:
@@ -427,7 +424,6 @@ class Progress:
     elapsed: float
     eta_seconds: float | None
     cost_known: bool = True  # False when the model has no price in the model table
-    last: dict | None = None  # the record that just landed (None for the first report)
 
 
 @dataclass
@@ -444,12 +440,10 @@ class BatchSummary:
     cost_usd: float
     seconds: float
     out_dir: Path
-    results_path: Path
     markdown_files: list[Path]
-    calendar_path: Path | None
     cost_known: bool = True
     model: str = ""
-    ran: int = 0  # jobs sent to the model in this run
+    ran: int = 0  # jobs that finished in this run (sent to the model, or collected from a batch output)
     dry_run: bool = False
     interrupted: bool = False
     plan: list[dict] = field(default_factory=list)  # dry run: one row per job that would run
@@ -460,12 +454,29 @@ class BatchSummary:
     batch_id: str | None = None  # the provider's batch, when submitted
     failures: list[dict] = field(default_factory=list)  # {id, brief_id, platform, kind, variant, status, error}
     warnings: list[str] = field(default_factory=list)
-    summary_path: Path | None = None
+
+    @property
+    def export_only(self) -> bool:
+        """The requests were written to a file for a provider, and nothing ran."""
+        return self.export_path is not None and self.batch_id is None
+
+    @property
+    def results_path(self) -> Path:
+        return self.out_dir / RESULTS_FILE
+
+    @property
+    def calendar_path(self) -> Path | None:
+        """None when nothing was run or collected (a dry run, an export), so no calendar was written."""
+        return None if self.dry_run or self.export_only else self.out_dir / CALENDAR_FILE
+
+    @property
+    def summary_path(self) -> Path | None:
+        return None if self.dry_run or self.export_only else self.out_dir / SUMMARY_FILE
 
     @property
     def exit_code(self) -> int:
         """0 when every job is ok (or nothing was meant to run), 1 when some are not."""
-        if self.dry_run or (self.export_path is not None and self.batch_id is None):
+        if self.dry_run or self.export_only:
             return 0
         return 0 if self.ok == self.total else 1
 
@@ -478,13 +489,14 @@ class BatchSummary:
             elif isinstance(value, list) and value and isinstance(value[0], Path):
                 value = [str(v) for v in value]
             out[f.name] = value
+        for name in ("results_path", "calendar_path", "summary_path"):
+            value = getattr(self, name)
+            out[name] = None if value is None else str(value)
         out["exit_code"] = self.exit_code
         return out
 
     def describe(self) -> str:
-        """A few lines for people."""
-        if self.dry_run:
-            return ""
+        """A few lines for people, after a run or a collection (a dry run has `describe_plan`)."""
         cost = f"${self.cost_usd:.4f}" if self.cost_known else "cost unknown (no price for this model)"
         head = "Interrupted" if self.interrupted else "Done"
         lines = [
@@ -561,6 +573,14 @@ class BatchInterrupted(KeyboardInterrupt):
         self.summary = summary
 
 
+class BatchWaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while waiting for a submitted batch: it keeps running at the provider; collect it later by `batch_id`."""
+
+    def __init__(self, batch_id: str):
+        super().__init__(f"stopped waiting for batch {batch_id}")
+        self.batch_id = batch_id
+
+
 class _Tally:
     """Counts for the progress bar, updated as each job lands (always in the event loop's thread)."""
 
@@ -580,14 +600,14 @@ class _Tally:
             self.tokens += (record.get("usage") or {}).get("total_tokens", 0)
             self.cost += record.get("cost_usd") or 0.0
         if self.on_progress:
-            self.on_progress(self.progress(record))
+            self.on_progress(self.progress())
 
-    def progress(self, last: dict | None = None) -> Progress:
+    def progress(self) -> Progress:
         elapsed = time.perf_counter() - self.started
         finished = self.ok + self.failed
         done = finished + self.skipped
         eta = elapsed / finished * (self.total - done) if finished else None
-        return Progress(self.total, done, self.ok, self.failed, self.skipped, self.tokens, round(self.cost, 6), elapsed, eta, self.cost_known, last)
+        return Progress(self.total, done, self.ok, self.failed, self.skipped, self.tokens, round(self.cost, 6), elapsed, eta, self.cost_known)
 
 
 # Running ------------------------------------------------------------------------------------------
@@ -608,53 +628,55 @@ def run_batch(
     export_openai_batch: write the requests in the OpenAI Batch API format instead of running them;
     with submit, upload them, wait for the provider (polling every poll_interval s) and collect its output.
     assistant: the configured Assistant to use (its backend, pipeline and catalog); otherwise one is built from
-    backend/model/max_repairs/catalog. timeout: seconds per model call (applied to either).
+    backend/model/max_repairs/timeout/catalog (timeout: seconds per model call).
     Raises InputError on bad input and BatchInterrupted on Ctrl-C (after closing results.jsonl cleanly).
     """
     started = time.perf_counter()
     if concurrency < 1:
         raise InputError(f"--concurrency must be 1 or more (got {concurrency}).")
-    if timeout is not None and timeout <= 0:
-        raise InputError(f"--timeout must be more than 0 seconds (got {timeout:g}).")
     if submit and dry_run:
         raise InputError("--submit and --dry-run do not go together.", hint="Use --dry-run alone to see the jobs and their cost.")
-    assistant = assistant or Assistant(catalog=catalog, backend=backend, model=model, max_repairs=max_repairs)
+    _check_poll_interval(poll_interval)
+    if assistant is not None and timeout is not None:
+        raise InputError("A timeout and an Assistant were both given.", hint="Give the timeout to the Assistant: Assistant(timeout=...).")
+    assistant = assistant or Assistant(catalog=catalog, backend=backend, model=model, max_repairs=max_repairs, timeout=timeout)
     briefs = load_briefs(path, catalog=assistant.catalog)
     out_dir = _out_dir(out)
     results_path = out_dir / RESULTS_FILE
-    pipeline = _pipeline(assistant, timeout)
+    pipeline = assistant.pipeline
     jobs = plan_jobs(assistant, briefs)
     previous, warnings = read_results(results_path)
     done_before = {j.id for j in jobs if previous.get(j.id, {}).get("status") == "ok"} if resume else set()
     if not resume and any(j.id in previous for j in jobs):
         warnings.append(f"{results_path} already has results for some of these jobs; they are run again (use --resume to skip the ok ones).")
     pending = [j for j in jobs if j.id not in done_before]
-    base = dict(total=len(jobs), skipped=len(done_before), out_dir=out_dir, results_path=results_path, model=pipeline.backend.model,
+    base = dict(total=len(jobs), skipped=len(done_before), out_dir=out_dir, model=pipeline.backend.model,
                 cost_known=model_info(pipeline.backend.model) is not None, warnings=warnings)
 
     if dry_run:
         return _dry_run(pipeline, pending, base, started)
-    _preflight(pipeline, pending)
-    if export_openai_batch is not None or submit:
-        export_path = Path(export_openai_batch) if export_openai_batch is not None else out_dir / "openai-batch-input.jsonl"
-        count = export_requests(pipeline, pending, export_path)
-        if not submit or not pending:
-            return BatchSummary(**base, ok=0, invalid=0, error=0, tokens=0, cost_usd=0.0, seconds=time.perf_counter() - started,
-                                markdown_files=[], calendar_path=None, export_path=export_path, exported=count)
+    if submit and pending:
+        export_path = Path(export_openai_batch) if export_openai_batch is not None else out_dir / BATCH_INPUT_FILE
+        exported = export_requests(pipeline, pending, export_path)
         batch_id, outputs = submit_openai_batch(pipeline.backend, export_path, out_dir, poll_interval=poll_interval, on_status=on_batch_status)
-        summary = collect_openai_batch(outputs, briefs=path, out=out_dir, assistant=assistant)
-        summary.export_path, summary.exported, summary.batch_id = export_path, count, batch_id
-        summary.warnings[:0] = warnings
-        _write_json(out_dir / SUMMARY_FILE, summary.to_dict())
-        return summary
+        lines, more = read_batch_output(outputs)
+        base.update(warnings=warnings + more, export_path=export_path, exported=exported, batch_id=batch_id)
+        return _collect(pipeline, jobs, briefs, lines, previous, base, started)
+    if export_openai_batch is not None and not submit:
+        export_path = Path(export_openai_batch)
+        exported = export_requests(pipeline, pending, export_path)
+        return BatchSummary(**base, ok=0, invalid=0, error=0, tokens=0, cost_usd=0.0, seconds=time.perf_counter() - started,
+                            markdown_files=[], export_path=export_path, exported=exported)
 
-    if pipeline.backend.kind == "local":
-        concurrency = 1  # the bundled model answers one request at a time; more would only queue
+    # A live run; also --submit with every job already ok, which has nothing to send and rewrites the outputs.
+    _preflight(pipeline, pending)
     tally = _Tally(len(jobs), len(done_before), base["cost_known"], on_progress)
     latest = dict(previous)
+    batch_job = {id(bj.job): bj for bj in pending}  # a Result names its Job; this finds the batch's job for it
     interrupted = False
-    with ResultsFile(results_path, secrets=[pipeline.backend.api_key, os.environ.get("OPENAI_API_KEY")]) as results:
-        def landed(bj: BatchJob, result: Result) -> None:
+    with ResultsFile(results_path, secrets=[pipeline.backend.api_key]) as results:
+        def landed(result: Result) -> None:
+            bj = batch_job[id(result.job)]
             record = _record(bj, result)
             results.write(record)
             latest[bj.id] = record
@@ -662,54 +684,32 @@ def run_batch(
 
         tally.add(None)
         try:
-            run_coroutine(_run_all(pipeline, pending, concurrency, landed))
+            if pending:
+                assistant.run_jobs([bj.job for bj in pending], concurrency=concurrency, on_result=landed)
         except KeyboardInterrupt:
             interrupted = True
     if interrupted:  # the file is the truth: a line may have landed between two of our own updates
         latest, _ = read_results(results_path)
-    summary = finish(jobs, briefs, latest, base, tally, started, interrupted=interrupted, ran=len(pending))
+    summary = finish(jobs, briefs, latest, base, tally, started, interrupted=interrupted, ran=results.written)
     if interrupted:
         raise BatchInterrupted(summary)
     return summary
 
 
-async def _run_all(pipeline: Pipeline, jobs: list[BatchJob], concurrency: int, landed: Callable[[BatchJob, Result], None]) -> None:
-    """Run jobs with at most `concurrency` in flight, in file order; each result is handed to `landed` at once.
-    A job that fails is a record, never an exception; cancelling (Ctrl-C) stops the rest and loses nothing written."""
-    queue = iter(jobs)
-    async with pipeline.backend.async_client() as client:
-        async def worker() -> None:
-            for bj in queue:  # one shared iterator: each job is taken by exactly one worker
-                try:
-                    result = await pipeline.arun(bj.job, client)
-                except AssistantError as exc:  # the endpoint failed for good, or this one prompt cannot fit
-                    result = failed_result(bj.job, pipeline.backend, exc)
-                landed(bj, result)
-
-        tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(jobs)))]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _pipeline(assistant: Assistant, timeout: float | None) -> Pipeline:
-    if timeout is None or timeout == assistant.backend.timeout:
-        return assistant.pipeline
-    backend = dataclasses.replace(assistant.backend, timeout=timeout, _client=None)
-    return Pipeline(assistant.prompts, backend, assistant.settings)
-
-
 def _preflight(pipeline: Pipeline, jobs: list[BatchJob]) -> None:
-    """Render one prompt per brand × platform × kind before any call, so a broken template is exit 2, not N errors."""
-    seen = set()
+    """Render and count every prompt before the first call, so a broken template or a prompt too long for the model
+    is exit 2 with nothing spent, not a run of error records (a run isolates only what the model does)."""
     for bj in jobs:
-        key = (bj.job.brand.id, bj.job.platform.id, bj.job.kind)
-        if key not in seen:
-            seen.add(key)
+        try:
             pipeline.prepare(bj.job)
+        except InputError as exc:
+            where = f"{bj.brief.id} · {bj.job.platform.id} · {bj.job.kind} · variant {bj.job.variant}"
+            raise type(exc)(f"{where}: {exc.message}", hint=exc.hint) from None
+
+
+def _check_poll_interval(seconds: float) -> None:
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise InputError(f"--poll-interval must be 0 or more seconds (got {seconds:g}).", hint="e.g. --poll-interval 30")
 
 
 def _out_dir(out: str | Path) -> Path:
@@ -735,7 +735,7 @@ def _dry_run(pipeline: Pipeline, jobs: list[BatchJob], base: dict, started: floa
                      "max_output_tokens": max_tokens})
     ceiling = cost_usd(pipeline.backend.model, prompt_total, output_total)
     return BatchSummary(**base, ok=0, invalid=0, error=0, tokens=0, cost_usd=0.0, seconds=time.perf_counter() - started,
-                        markdown_files=[], calendar_path=None, dry_run=True, plan=plan,
+                        markdown_files=[], dry_run=True, plan=plan,
                         estimated_tokens=prompt_total + output_total, estimated_cost_usd=ceiling)
 
 
@@ -775,8 +775,8 @@ def finish(jobs: list[BatchJob], briefs: list[BatchBrief], latest: dict[str, dic
         # Date and link come from the briefs file as it is now (a record may predate an edit of the date).
         record = {**record, "date": bj.brief.date, "link": bj.brief.link}
         by_brief[bj.brief.id].append(record)
-        status = record.get("status", "error")
-        counts[status if status in counts else "error"] += 1
+        status = record["status"]
+        counts[status] += 1
         if status != "ok":
             failures.append({"id": bj.id, "brief_id": bj.brief.id, "platform": bj.job.platform.id, "kind": bj.job.kind, "variant": bj.job.variant,
                              "status": status, "error": record.get("error"),
@@ -796,14 +796,11 @@ def finish(jobs: list[BatchJob], briefs: list[BatchBrief], latest: dict[str, dic
         _write_text(path, text)
         markdown_files.append(path)
     ordered = sorted((r for b in briefs for r in by_brief[b.id]), key=lambda r: (r.get("date") is None, r.get("date") or ""))
-    calendar_path = out_dir / CALENDAR_FILE
-    _write_text(calendar_path, to_calendar_csv(ordered))
     summary = BatchSummary(
         **base, ok=counts["ok"], invalid=counts["invalid"], error=counts["error"], tokens=tally.tokens, cost_usd=round(tally.cost, 6),
-        seconds=time.perf_counter() - started, markdown_files=markdown_files, calendar_path=calendar_path,
-        interrupted=interrupted, ran=ran, failures=failures,
+        seconds=time.perf_counter() - started, markdown_files=markdown_files, interrupted=interrupted, ran=ran, failures=failures,
     )
-    summary.summary_path = out_dir / SUMMARY_FILE
+    _write_text(summary.calendar_path, to_calendar_csv(ordered))
     _write_json(summary.summary_path, summary.to_dict())
     return summary
 
@@ -811,8 +808,12 @@ def finish(jobs: list[BatchJob], briefs: list[BatchBrief], latest: dict[str, dic
 def _write_text(path: Path, text: str) -> None:
     """Whole-file outputs are replaced atomically, so a reader never sees half a calendar."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -831,10 +832,20 @@ def batch_request(pipeline: Pipeline, bj: BatchJob) -> dict:
 
 
 def export_requests(pipeline: Pipeline, jobs: list[BatchJob], path: str | Path) -> int:
-    """Write the jobs as an OpenAI Batch API input file (vLLM's `run-batch` reads the same format)."""
+    """Write the jobs as an OpenAI Batch API input file (vLLM's `run-batch` reads the same format). Every prompt is
+    rendered before anything is written, so a broken template leaves no file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_text(path, "".join(json.dumps(batch_request(pipeline, bj), ensure_ascii=False) + "\n" for bj in jobs))
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; the batch input file needs a file name.",
+                         hint=f"Give --export-openai-batch a file, e.g. {path / BATCH_INPUT_FILE}.")
+    text = "".join(json.dumps(batch_request(pipeline, bj), ensure_ascii=False) + "\n" for bj in jobs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_text(path, text)
+    except OSError as exc:
+        reason = "a folder on its path is a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        raise InputError(f"{path}: cannot write the batch input file ({reason}).",
+                         hint="Give --export-openai-batch a file in a folder you can write to.") from None
     return len(jobs)
 
 
@@ -846,29 +857,29 @@ def collection_pipeline(pipeline: Pipeline) -> Pipeline:
     return Pipeline(pipeline.prompts, pipeline.backend, settings)
 
 
-def collect_result(pipeline: Pipeline, bj: BatchJob, line: dict | None) -> Result:
-    """One provider output line → the Result the live pipeline would have produced from that reply."""
+def collect_result(collecting: Pipeline, bj: BatchJob, line: dict | None) -> Result:
+    """One provider output line → the Result the live pipeline would have produced from that reply.
+    `collecting` is a `collection_pipeline`, built once per collection."""
     if line is None:
-        return failed_result(bj.job, pipeline.backend, ModelError("no answer for this job in the batch output"))
+        return failed_result(bj.job, collecting.backend, ModelError("no answer for this job in the batch output"))
     response = line.get("response") or {}
     status = response.get("status_code")
     body = response.get("body")
     if line.get("error") or status != 200:
         error = line.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
         message = error.get("message") if isinstance(error, dict) else str(error)
-        return failed_result(bj.job, pipeline.backend, ModelError(f"the batch answered {status or 'with an error'}: {message or 'no details'}"))
+        return failed_result(bj.job, collecting.backend, ModelError(f"the batch answered {status or 'with an error'}: {message or 'no details'}"))
     try:
         completion = openai.types.chat.ChatCompletion.model_validate(body)
     except pydantic.ValidationError as exc:
-        return failed_result(bj.job, pipeline.backend, ModelError(f"the batch answer is not a chat completion ({exc.error_count()} problem(s))"))
-    steps = collection_pipeline(pipeline).steps(bj.job)
+        return failed_result(bj.job, collecting.backend, ModelError(f"the batch answer is not a chat completion ({exc.error_count()} problem(s))"))
+    steps = collecting.steps(bj.job)
     next(steps)
     try:
         steps.send(completion)
     except StopIteration as stop:
         return stop.value
-    steps.close()  # cannot happen with no retries allowed; kept honest rather than looping
-    return failed_result(bj.job, pipeline.backend, ModelError("this answer needs another model call; run `assistant batch --resume`"))
+    raise AssertionError("a collection pipeline allows no second model call")
 
 
 def read_batch_output(paths: Iterable[str | Path]) -> tuple[dict[str, dict], list[str]]:
@@ -888,6 +899,9 @@ def read_batch_output(paths: Iterable[str | Path]) -> tuple[dict[str, dict], lis
             if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
                 warnings.append(f"{path}, line {number}: no custom_id; ignored.")
                 continue
+            if "body" in item and "response" not in item:
+                warnings.append(f"{path}, line {number}: a request, not an answer (this looks like the batch input file); ignored.")
+                continue
             if item["custom_id"] in lines:
                 warnings.append(f"{path}, line {number}: custom_id {item['custom_id']} appears again; the later line wins.")
             lines[item["custom_id"]] = item
@@ -897,77 +911,103 @@ def read_batch_output(paths: Iterable[str | Path]) -> tuple[dict[str, dict], lis
 def collect_openai_batch(
     outputs: str | Path | Iterable[str | Path], *, briefs: str | Path, out: str | Path, model: str | None = None,
     backend: str | None = None, assistant: Assistant | None = None, catalog: Catalog | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
 ) -> BatchSummary:
     """Take a provider's batch output file(s) through the same parsing, deterministic fixes and validation as a
     live run, and write the same outputs. Jobs are matched by custom_id, so use the same briefs file and model as
     the export. A job with no line is an error, unless results.jsonl already has it ok."""
     started = time.perf_counter()
     paths = [outputs] if isinstance(outputs, (str, Path)) else list(outputs)
+    files = ", ".join(map(str, paths))
     assistant = assistant or Assistant(catalog=catalog, backend=backend, model=model)
     batch_briefs = load_briefs(briefs, catalog=assistant.catalog)
-    lines, warnings = read_batch_output(paths)
     out_dir = _out_dir(out)
-    results_path = out_dir / RESULTS_FILE
+    lines, warnings = read_batch_output(paths)
+    if not lines:
+        shown = "".join(f"\n  - {w}" for w in warnings[:3]) + (f"\n  … and {len(warnings) - 3} more" if len(warnings) > 3 else "")
+        raise InputError(f"{files}: no line is an answer from a batch.{shown}",
+                         hint="Give the output (and error) file the provider wrote: for OpenAI the batch's output file, for vLLM the file run-batch wrote.")
     pipeline = assistant.pipeline
     jobs = plan_jobs(assistant, batch_briefs)
     ids = {j.id for j in jobs}
-    if lines and not ids & set(lines):
+    if not ids & set(lines):
         raise InputError(
-            f"None of the {len(lines)} line(s) in {', '.join(map(str, paths))} belong to a job of {briefs} with model {pipeline.backend.model}.",
+            f"None of the {len(lines)} line(s) in {files} belong to a job of {briefs} with model {pipeline.backend.model}.",
             hint="Collect with the same briefs file and the same --model (or ASSISTANT_MODEL) as the export: job ids include both.",
         )
     strangers = len(set(lines) - ids)
     if strangers:
         warnings.append(f"{strangers} line(s) of the batch output belong to no job of {briefs}; ignored.")
-    previous, more = read_results(results_path)
-    warnings += more
-    out_dir.mkdir(parents=True, exist_ok=True)
-    latest = dict(previous)
+    previous, more = read_results(out_dir / RESULTS_FILE)
+    base = dict(total=len(jobs), out_dir=out_dir, model=pipeline.backend.model, cost_known=model_info(pipeline.backend.model) is not None,
+                warnings=warnings + more)
+    return _collect(pipeline, jobs, batch_briefs, lines, previous, base, started)
+
+
+def _collect(pipeline: Pipeline, jobs: list[BatchJob], briefs: list[BatchBrief], lines: dict[str, dict], previous: dict[str, dict],
+             base: dict, started: float) -> BatchSummary:
+    """Record a result for every job from its output line, then write the outputs. A job with no line keeps an ok
+    record from before; otherwise it is an error."""
     done_before = {j.id for j in jobs if j.id not in lines and previous.get(j.id, {}).get("status") == "ok"}
-    base = dict(total=len(jobs), skipped=len(done_before), out_dir=out_dir, results_path=results_path, model=pipeline.backend.model,
-                cost_known=model_info(pipeline.backend.model) is not None, warnings=warnings)
-    tally = _Tally(len(jobs), len(done_before), base["cost_known"], on_progress)
-    with ResultsFile(results_path, secrets=[pipeline.backend.api_key, os.environ.get("OPENAI_API_KEY")]) as results:
+    base = {**base, "skipped": len(done_before)}
+    collecting = collection_pipeline(pipeline)
+    tally = _Tally(len(jobs), len(done_before), base["cost_known"], None)
+    latest = dict(previous)
+    with ResultsFile(base["out_dir"] / RESULTS_FILE, secrets=[pipeline.backend.api_key]) as results:
         for bj in jobs:
             if bj.id in done_before:
                 continue
-            result = collect_result(pipeline, bj, lines.get(bj.id))
+            result = collect_result(collecting, bj, lines.get(bj.id))
             note = {"note": COLLECT_NOTE} if result.content is not None and not result.ok else {}
             record = _record(bj, result, source="openai-batch", **note)
             results.write(record)
             latest[bj.id] = record
             tally.add(record)
-    return finish(jobs, batch_briefs, latest, base, tally, started, ran=len(jobs) - len(done_before))
+    return finish(jobs, briefs, latest, base, tally, started, ran=results.written)
 
 
 def submit_openai_batch(backend, export_path: Path, out_dir: Path, *, poll_interval: float = 30.0,
                         on_status: Callable[[Any], None] | None = None) -> tuple[str, list[Path]]:
     """Upload a Batch API input file, start the batch, wait for it, and download its output (and error) files
-    into `out_dir`. Returns the batch id and the downloaded files. The batch id is saved in
-    `out_dir/openai-batch.json` at once, so an interrupted wait can be picked up with `batch-collect --batch-id`."""
+    into `out_dir`. Returns the batch id and the downloaded files. The batch id is saved in `out_dir/openai-batch.json`
+    at once; Ctrl-C while waiting raises BatchWaitInterrupted with it, for `batch-collect --batch-id`."""
+    _check_poll_interval(poll_interval)
     client = backend.client()
     try:
         with open(export_path, "rb") as f:
             uploaded = client.files.create(file=(Path(export_path).name, f.read(), "application/jsonl"), purpose="batch")
         batch = client.batches.create(input_file_id=uploaded.id, endpoint=BATCH_ENDPOINT, completion_window="24h")
+    except openai.NotFoundError as exc:
+        raise ModelError(f"{_where(backend)} has no Batch API ({redact(exc.message, backend.api_key)}).",
+                         hint="Use --export-openai-batch and run the file with the provider's own batch tool (e.g. vLLM run-batch).") from None
     except openai.APIError as exc:
         raise backend.error_for(exc) from None
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(out_dir / "openai-batch.json", {"batch_id": batch.id, "input_file_id": uploaded.id, "input_file": str(export_path)})
-    return batch.id, download_openai_batch(backend, batch.id, out_dir, poll_interval=poll_interval, on_status=on_status)
+    _write_json(out_dir / BATCH_FILE, {"batch_id": batch.id, "input_file_id": uploaded.id, "input_file": str(export_path)})
+    try:
+        return batch.id, download_openai_batch(backend, batch.id, out_dir, poll_interval=poll_interval, on_status=on_status)
+    except KeyboardInterrupt:
+        raise BatchWaitInterrupted(batch.id) from None
 
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 
 
-def download_openai_batch(backend, batch_id: str, out_dir: Path, *, poll_interval: float = 30.0,
+def download_openai_batch(backend, batch_id: str, out_dir: str | Path, *, poll_interval: float = 30.0,
                           on_status: Callable[[Any], None] | None = None) -> list[Path]:
     """Wait for a submitted batch to end, then save its output and error files in `out_dir`."""
+    _check_poll_interval(poll_interval)
+    out_dir = _out_dir(out_dir)
     client = backend.client()
-    out_dir.mkdir(parents=True, exist_ok=True)
     try:
         batch = client.batches.retrieve(batch_id)
+    except openai.NotFoundError as exc:
+        raise InputError(f"{_where(backend)} has no batch '{batch_id}' ({redact(exc.message, backend.api_key)}).",
+                         hint=f"Check --batch-id: `assistant batch --submit` saves it in {BATCH_FILE} in its --out folder.") from None
+    except openai.APIError as exc:
+        raise backend.error_for(exc) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    what = f"batch '{batch_id}'"
+    try:
         while batch.status not in TERMINAL:
             if on_status:
                 on_status(batch)
@@ -982,12 +1022,19 @@ def download_openai_batch(backend, batch_id: str, out_dir: Path, *, poll_interva
         saved = []
         for file_id, name in ((batch.output_file_id, "openai-batch-output.jsonl"), (batch.error_file_id, "openai-batch-errors.jsonl")):
             if file_id:
+                what = f"file '{file_id}' (of batch {batch_id})"
                 path = out_dir / name
                 _write_text(path, client.files.content(file_id).text)
                 saved.append(path)
+    except openai.NotFoundError as exc:  # backend.error_for would blame the model: here it is the batch or a file
+        raise ModelError(f"{_where(backend)} has no {what} any more ({redact(exc.message, backend.api_key)}).") from None
     except openai.APIError as exc:
         raise backend.error_for(exc) from None
     return saved
+
+
+def _where(backend) -> str:
+    return backend.base_url or "OpenAI"
 
 
 def describe_batch_status(batch) -> str:

@@ -207,7 +207,7 @@ def render_result(result) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import BatchInterrupted, ProgressBar, describe_batch_status, describe_plan, run_batch
+    from .batch import BatchInterrupted, BatchWaitInterrupted, ProgressBar, describe_batch_status, describe_plan, run_batch
 
     bar = ProgressBar(sys.stderr)
     try:
@@ -215,30 +215,27 @@ def cmd_batch(args: argparse.Namespace) -> int:
             args.briefs, out=args.out, concurrency=args.concurrency, resume=args.resume, dry_run=args.dry_run,
             model=args.model, backend=args.backend, max_repairs=args.max_repairs, timeout=args.timeout, catalog=_catalog(args),
             export_openai_batch=args.export_openai_batch, submit=args.submit, poll_interval=args.poll_interval,
-            on_progress=None if args.dry_run else bar,
-            on_batch_status=lambda b: print(describe_batch_status(b), file=sys.stderr),
+            on_progress=bar, on_batch_status=lambda b: print(describe_batch_status(b), file=sys.stderr),
         )
     except BatchInterrupted as stop:
         bar.finish()
-        _batch_report(stop.summary, args.json)
         s = stop.summary
+        _print_warnings(s)
+        _batch_report(s, args.json)
         print(f"Interrupted: {s.ok + s.invalid + s.error} of {s.total} job(s) have a result, every finished one in {s.results_path}.", file=sys.stderr)
         print(f"Finish with: assistant batch {args.briefs} --out {args.out} --resume", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
+    except BatchWaitInterrupted as stop:
         bar.finish()
-        submitted = Path(args.out) / "openai-batch.json"
-        if args.submit and submitted.exists():
-            batch_id = json.loads(submitted.read_text(encoding="utf-8"))["batch_id"]
-            print(f"Stopped waiting. Batch {batch_id} keeps running at the provider; collect it when it is done with:\n"
-                  f"  assistant batch-collect --batch-id {batch_id} --briefs {args.briefs} --out {args.out}", file=sys.stderr)
-            return 130
-        raise
+        print(f"Stopped waiting. Batch {stop.batch_id} keeps running at the provider; collect it when it is done with:\n"
+              f"  assistant batch-collect --batch-id {stop.batch_id} --briefs {args.briefs} --out {args.out}", file=sys.stderr)
+        return 130
     bar.finish()
+    _print_warnings(summary)
     if summary.dry_run:
         print(json.dumps(summary.to_dict(), ensure_ascii=False) if args.json else describe_plan(summary))
         return 0
-    if summary.export_path is not None and summary.batch_id is None:
+    if summary.export_only:
         if args.json:
             print(json.dumps(summary.to_dict(), ensure_ascii=False))
         else:
@@ -256,19 +253,23 @@ def cmd_batch_collect(args: argparse.Namespace) -> int:
     if bool(args.outputs) == bool(args.batch_id):
         raise InputError("Give the batch output file(s), or --batch-id to download a submitted batch (not both).",
                          hint=f"e.g. assistant batch-collect output.jsonl --briefs {args.briefs} --out {args.out}")
-    assistant = Assistant(catalog=_catalog(args), backend=args.backend, model=args.model, max_repairs=args.max_repairs)
+    assistant = _assistant(args)
     outputs = args.outputs
     if args.batch_id:
-        outputs = download_openai_batch(assistant.backend, args.batch_id, Path(args.out), poll_interval=args.poll_interval,
+        outputs = download_openai_batch(assistant.backend, args.batch_id, args.out, poll_interval=args.poll_interval,
                                         on_status=lambda b: print(describe_batch_status(b), file=sys.stderr))
     summary = collect_openai_batch(outputs, briefs=args.briefs, out=args.out, assistant=assistant)
+    _print_warnings(summary)
     _batch_report(summary, args.json)
     return summary.exit_code
 
 
-def _batch_report(summary, as_json: bool) -> None:
+def _print_warnings(summary) -> None:
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _batch_report(summary, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

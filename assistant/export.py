@@ -62,13 +62,13 @@ def to_markdown(records: Iterable[dict], *, title: str | None = None, brief: str
     return "\n".join(lines).rstrip() + "\n"
 
 
-def to_calendar_csv(records: Iterable[dict], *, include_invalid: bool = False) -> str:
+def to_calendar_csv(records: Iterable[dict]) -> str:
     """date, platform, text, link: the columns bulk-upload tools (Buffer, Hootsuite, Later…) map from.
-    Only publishable results are scheduled unless asked otherwise."""
+    Only publishable (ok) results are scheduled."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CALENDAR_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in records:
-        if r.get("status") == "ok" or (include_invalid and r.get("status") == "invalid"):
+        if r.get("status") == "ok":
             writer.writerow({**r, "date": r.get("date") or "", "link": r.get("link") or ""})
     return out.getvalue()

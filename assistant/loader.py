@@ -109,12 +109,14 @@ def _build(loader: _Loader, node: yaml.Node, loc: Loc, positions: Positions, sou
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 line, col = _mark(key_node)
-                raise InputError(f"{source}, line {line}, column {col}: a key must be a plain word, not a list or mapping.")
+                raise InputError(f"{source}, line {line}, column {col}: a key must be a plain word, not a list or mapping.",
+                                 problems=[(line, "A key must be a plain word, not a list or mapping.")])
             if key in out:
                 line, col = _mark(key_node)
                 raise InputError(
                     f"{source}, line {line}, column {col}: '{key}' appears twice in the same section.",
                     hint="Keep one of them; YAML would silently drop the first.",
+                    problems=[(line, f"'{key}' appears twice in the same section.")],
                 )
             positions[loc + (key,)] = _mark(key_node)
             out[key] = _build(loader, value_node, loc + (key,), positions, source)
@@ -168,7 +170,8 @@ def _where(positions: Positions, loc: Loc, source: str) -> str:
     return f"{source}, line {pos[0]}, column {pos[1]}" if pos else source
 
 
-def _field_name(loc: Loc) -> str:
+def field_name(loc: Loc) -> str:
+    """A field's place as the user would write it: `briefs[0].platforms[1]`."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -181,13 +184,13 @@ def _field_name(loc: Loc) -> str:
 def _explain_one(err: dict, model: type[pydantic.BaseModel], positions: Positions, source: str) -> str:
     loc = err["loc"]
     kind = err["type"]
-    field = _field_name(loc)
+    field = field_name(loc)
     if kind == "extra_forbidden":
         parent = loc[:-1]
         key = str(loc[-1])
         allowed = _allowed_keys(model, parent)
         where = _where(positions, loc, source)
-        msg = f"{where}: unknown key '{key}'" + (f" in '{_field_name(parent)}'" if parent else "") + "."
+        msg = f"{where}: unknown key '{key}'" + (f" in '{field_name(parent)}'" if parent else "") + "."
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         if close:
             return msg + f" Did you mean '{close[0]}'?"
@@ -195,7 +198,7 @@ def _explain_one(err: dict, model: type[pydantic.BaseModel], positions: Position
     if kind == "missing":
         parent = loc[:-1]
         where = _where(positions, parent, source) if parent else source
-        inside = f" in '{_field_name(parent)}'" if parent else ""
+        inside = f" in '{field_name(parent)}'" if parent else ""
         return f"{where}: missing required field '{loc[-1]}'{inside}. Add it."
     where = _where(positions, loc, source)
     got = err.get("input")

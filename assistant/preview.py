@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
 import regex
 
@@ -16,7 +17,10 @@ from . import counting, hashtags
 from .content import Carousel, Content, HashtagSet, Post, Story, Thread, VideoScript, split_thread
 from .platforms import PlatformRules
 from .twitter_text import extract_urls
-from .validation import Violation, fold_position
+from .validation import Violation, fold_position, measure
+
+if TYPE_CHECKING:
+    from .batch import BatchSummary
 
 Status = str  # "ok" | "warning" | "error"
 
@@ -32,10 +36,11 @@ SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth a look"}
 _MENTION = regex.compile(r"(?<![\w@])@[\w.]+")
 
 
-def status_of(violations: Iterable[Violation], length: int | None = None, limit: int | None = None) -> Status:
-    """error: over the limit or any hard-rule break; warning: over the fold or any advice; ok otherwise."""
+def status_of(violations: Iterable[Violation]) -> Status:
+    """The validator's verdict as a colour: error for any hard-rule break (a text over its limit is one), warning for
+    any advice (a hashtag count over the recommended one is only that), ok otherwise."""
     violations = list(violations)
-    if any(v.severity == "error" for v in violations) or (length is not None and limit is not None and length > limit):
+    if any(v.severity == "error" for v in violations):
         return "error"
     return "warning" if violations else "ok"
 
@@ -46,8 +51,8 @@ def status_of(violations: Iterable[Violation], length: int | None = None, limit:
 def counter_html(length: int, limit: int, status: Status, *, counting_method: str | None = None, unit: str = "") -> str:
     """The "243 / 280" badge; its class (bx-ok, bx-warning, bx-error) carries the colour."""
     how = counting.METHODS.get(counting_method or "", unit or "characters")
-    if length > limit:
-        word = f"{length - limit:,} over the limit"
+    if length > limit:  # past a hard limit the status is an error; past a recommended count it is advice
+        word = f"{length - limit:,} over the {'limit' if status == 'error' else 'recommended number'}"
     else:
         word = {"ok": "within the limit", "warning": "within the limit, see the advice", "error": "within the limit, but breaks a rule"}[status]
     return (
@@ -228,25 +233,25 @@ def text_card_html(platform: PlatformRules, brand_name: str, kind: str, text: st
     if kind == "thread":
         body = thread_html(split_thread(text), platform)
     elif kind == "hashtags":
-        body = f'<div class="bx-chips">{"".join(f"<span class=bx-chip>{escape(t.written)}</span>" for t in hashtags.find(text))}</div>'
+        body = hashtag_chips_html(None, text)
     else:
         body = rich_text(text, platform)
     return _card(platform, brand_name, kind, body)
 
 
-def batch_summary_html(data: dict) -> str:
+def batch_summary_html(summary: BatchSummary) -> str:
     """A finished batch in a few words: counts, tokens, cost, and what failed."""
-    status = "ok" if data.get("ok") == data.get("total") else ("error" if not data.get("ok") else "warning")
-    cost = f"${data.get('cost_usd', 0):.4f}" if data.get("cost_known", True) else "cost unknown for this model"
-    head = (f"{data.get('ok', 0)} of {data.get('total', 0)} ok · {data.get('invalid', 0)} break a rule · {data.get('error', 0)} failed · "
-            f"{data.get('tokens', 0):,} tokens · {cost} · {data.get('seconds', 0):.1f} s")
+    s = summary
+    status = "ok" if s.ok == s.total else ("error" if not s.ok else "warning")
+    cost = f"${s.cost_usd:.4f}" if s.cost_known else "cost unknown for this model"
+    head = f"{s.ok} of {s.total} ok · {s.invalid} break a rule · {s.error} failed · {s.tokens:,} tokens · {cost} · {s.seconds:.1f} s"
     rows = "".join(
         f'<li class="bx-problem bx-error"><span class="bx-where">{escape(str(f.get("brief_id", "")))} · {escape(str(f.get("platform", "")))} · '
         f'{escape(str(f.get("kind", "")))}</span><span class="bx-msg">{escape(f.get("error") or "; ".join(f.get("problems") or []) or f.get("status", ""))}</span></li>'
-        for f in data.get("failures", [])[:20]
+        for f in s.failures[:20]
     )
-    warnings = "".join(f'<li class="bx-problem bx-warning"><span class="bx-msg">{escape(w)}</span></li>' for w in data.get("warnings", []))
-    return f'<div class="bx-problems"><div class="bx-notice bx-{status}" id="batch-status">{escape(head)}</div><ul>{rows}{warnings}</ul></div>'
+    warnings = "".join(f'<li class="bx-problem bx-warning"><span class="bx-msg">{escape(w)}</span></li>' for w in s.warnings)
+    return f'<div class="bx-problems"><div class="bx-notice bx-{status}">{escape(head)}</div><ul>{rows}{warnings}</ul></div>'
 
 
 def slides_html(carousel: Carousel) -> str:
@@ -302,30 +307,31 @@ def beats_html(script: VideoScript) -> str:
 
 
 def thread_html(posts: list[str], platform: PlatformRules) -> str:
-    limit = platform.text.primary()
     items = []
     for i, post in enumerate(posts, 1):
-        n = counting.count(post, limit.counting)
-        state = "error" if n > limit.max else "ok"
+        m = measure(post, platform.text)[0]
+        state = "error" if m.length > m.limit else "ok"
         items.append(
             f'<div class="bx-tpost"><div class="bx-tnum">{i}</div><div class="bx-tbody">{rich_text(post, platform, fold=False)}'
-            f'<div class="bx-tcount bx-{state}">{n:,} / {limit.max:,}</div></div></div>'
+            f'<div class="bx-tcount bx-{state}">{m.length:,} / {m.limit:,}</div></div></div>'
         )
     return f'<div class="bx-thread">{"".join(items)}</div>'
 
 
-def hashtag_chips_html(tagset: HashtagSet, text: str) -> str:
-    """Ranked chips with their kind; tags typed in by the user that the model did not suggest are 'yours'."""
-    known = {h.tag.casefold(): h for h in tagset.hashtags}
-    written = [t.written for t in hashtags.find(text)] if text.strip() else [h.tag for h in tagset.hashtags]
+def hashtag_chips_html(tagset: HashtagSet | None, text: str) -> str:
+    """Ranked chips with their kind; tags typed in by the user that the model did not suggest are 'yours'.
+    Without a set (a text pasted on the Check tab) a chip shows only its rank."""
+    known = {h.tag.casefold(): h for h in tagset.hashtags} if tagset else {}
+    written = [h.tag for h in tagset.hashtags] if tagset and not text.strip() else [t.written for t in hashtags.find(text)]
     chips = []
     for i, tag in enumerate(written, 1):
+        ranked = f'<span class="bx-rank">{i}</span>{escape(tag)}'
+        if tagset is None:
+            chips.append(f'<span class="bx-chip">{ranked}</span>')
+            continue
         h = known.get(tag.casefold())
         kind, why = (h.kind, h.why) if h else ("yours", "added by you")
-        chips.append(
-            f'<span class="bx-chip bx-chip-{escape(kind)}" title="{escape(why)}"><span class="bx-rank">{i}</span>'
-            f'{escape(tag)}<span class="bx-chip-kind">{escape(kind)}</span></span>'
-        )
+        chips.append(f'<span class="bx-chip bx-chip-{escape(kind)}" title="{escape(why)}">{ranked}<span class="bx-chip-kind">{escape(kind)}</span></span>')
     return f'<div class="bx-chips">{"".join(chips) or "<em>No hashtags.</em>"}</div>'
 
 
@@ -380,7 +386,7 @@ def notice_html(message: str, status: Status = "ok") -> str:
 
 def empty_results_html() -> str:
     return (
-        '<div class="bx-empty" id="results-empty"><div class="bx-empty-title">Your previews appear here</div>'
+        '<div class="bx-empty"><div class="bx-empty-title">Your previews appear here</div>'
         "Pick a brand and platforms, write the brief, and press Generate. Each platform gets its own tab with a "
         "preview, a live counter, the problems in plain words, and the text to edit and copy.</div>"
     )

@@ -93,9 +93,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 out.append((f"{bid} (invalid profile)", bid))
         return out
 
-    def profile_text(bid: str | None) -> str:
-        path = catalog.brand_files().get(bid or "")
-        return path.read_text("utf-8") if path else ""
+    def profile_view(bid: str | None) -> tuple[str, str]:
+        """The profile's YAML for the editor, and what stops it from being shown (one unreadable file must not stop the app)."""
+        try:
+            return workspace.profile_text(assistant, bid), ""
+        except InputError as exc:
+            return "", preview.profile_problems_html("", [f"{exc.message} → {exc.hint}" if exc.hint else exc.message], [None])
+
+    first_yaml, first_problems = profile_view(brand_ids[0] if brand_ids else None)
 
     with App(title="Brand Assistant", analytics_enabled=False, fill_width=True) as app:
         session = gr.State(workspace.Session())
@@ -141,7 +146,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                         with gr.Column(scale=6, min_width=320):
                                             page = gr.HTML(elem_id=f"preview-{pid}")
                                         with gr.Column(scale=5, min_width=300):
-                                            counter = gr.HTML(elem_id=f"counter-{pid}", elem_classes=["bx-counter-slot"])
+                                            counter = gr.HTML(elem_id=f"counter-{pid}")
                                             problems = gr.HTML(elem_id=f"problems-{pid}")
                                             editor = gr.Textbox(label=EDIT_LABEL, info=EDIT_INFO, lines=8,
                                                                 max_lines=30, buttons=["copy"], elem_id=f"editor-{pid}")
@@ -155,13 +160,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     profile = gr.Dropdown(brand_choices(), value=brand_ids[0] if brand_ids else None, label="Profile", scale=3, elem_id="profile")
                     new_name = gr.Textbox(label="New profile name", placeholder="e.g. Tidewell Coffee EU", scale=3, elem_id="new-profile-name")
-                profile_yaml = gr.Code(profile_text(brand_ids[0] if brand_ids else None), language="yaml", lines=24, max_lines=40,
+                profile_yaml = gr.Code(first_yaml, language="yaml", lines=24, max_lines=40,
                                        interactive=True, label="Profile YAML", elem_id="profile-yaml")
                 with gr.Row():
                     validate = gr.Button("Validate", elem_id="profile-validate")
                     save = gr.Button("Save", variant="primary", elem_id="profile-save")
                     save_new = gr.Button("Save as new", elem_id="profile-save-new")
-                profile_problems = gr.HTML(elem_id="profile-problems")
+                profile_problems = gr.HTML(first_problems, elem_id="profile-problems")
 
             # Prompt --------------------------------------------------------------------------
             with gr.Tab("Prompt", id="prompt", elem_id="prompt-tab"):
@@ -247,7 +252,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # Generate ------------------------------------------------------------------------------
         @user_errors
         def on_generate(s, brand_id, picked, kind_id, brief_text, lang, n, url, paid, day, progress=gr.Progress()):
-            request = workspace.Request.from_form(brand_id, picked, kind_id, brief_text, lang, n, url, paid, day)
+            request = workspace.Request.from_form(assistant, brand_id, picked, kind_id, brief_text, lang, n, url, paid, day)
             jobs = request.jobs(assistant)
             s = workspace.Session.start(assistant, request)
             progress((0, len(jobs)), desc=f"Writing {len(jobs)} piece(s) with {header['model'] or 'the model'}…")
@@ -278,9 +283,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         for pid, t in tabs.items():
             def on_edit(s, text, pid=pid):
-                entry = s.edit(assistant, pid, text)
-                if entry is None or not entry.editable:
+                entry = s.entry(pid)
+                # Unchanged text is the app's own update (a result landed, a variant shown): nothing to redo.
+                if entry is None or not entry.editable or text == entry.text:
                     return gr.skip()
+                s.edit(assistant, pid, text)
                 view = workspace.entry_view(entry, platforms[pid], s.brand_name)
                 summary, state = s.summary()
                 return {session: s, tabs[pid].preview: view.preview, tabs[pid].counter: view.counter, tabs[pid].problems: view.problems,
@@ -300,14 +307,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
             @user_errors
             def on_regenerate(s, progress=gr.Progress(), pid=pid):
-                if s.request is None:
-                    raise InputError("Nothing to regenerate yet.", hint="Press Generate first.")
-                jobs = s.request.jobs(assistant, platforms=(pid,))
-                progress((0, len(jobs)), desc=f"Rewriting for {platforms[pid].name}…")
-                s.drop(pid)
-                for done, result in enumerate(workspace.iter_results(assistant, jobs), 1):
-                    s.add(assistant, result)
-                    progress((done, len(jobs)))
+                s.regenerate(assistant, pid, on_progress=lambda done, total: progress((done, total), desc=f"Rewriting for {platforms[pid].name}…"))
                 return {session: s, **tab_update(s, pid), **status_update(s)}
 
             t.regenerate.click(on_regenerate, [session], [session, *t.outputs(), *status_outputs], show_progress_on=[t.counter],
@@ -327,7 +327,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def generate_api(brand: str, platforms: list[str], kind: str, brief: str, language: str = "", variants: int = 1,
                          link: str = "", sponsored: bool = False) -> list[dict]:
             """Write content for each platform; returns one record per piece, as in the batch command's results.jsonl."""
-            request = workspace.Request.from_form(brand, platforms, kind, brief, language, variants, link, sponsored)
+            request = workspace.Request.from_form(assistant, brand, platforms, kind, brief, language, variants, link, sponsored)
             s = workspace.Session.start(assistant, request)
             for result in assistant.run_jobs(request.jobs(assistant)):
                 s.add(assistant, result)
@@ -336,10 +336,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.api(generate_api, api_name="generate")
 
         # Brand profiles --------------------------------------------------------------------------
-        def refreshed(selected: str | None) -> dict:
+        def refreshed(selected: str | None = None) -> dict:
             choices = brand_choices()
             return {brand: gr.Dropdown(choices), check_brand: gr.Dropdown([("No brand", "")] + choices),
-                    profile: gr.Dropdown(choices, value=selected)}
+                    profile: gr.Dropdown(choices, value=selected) if selected else gr.Dropdown(choices)}
 
         @user_errors
         def on_validate(bid, text):
@@ -348,28 +348,27 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         @user_errors
         def on_save(bid, text):
-            result = workspace.save_profile(catalog.brands_dir, bid or "", text or "", set(platforms))
-            problems = preview.profile_problems_html(text or "", result.messages, result.lines)
+            result = workspace.save_profile(catalog, bid or "", text or "")  # reloads the catalog when saved
             if not result.ok:
                 gr.Warning("Not saved: fix the problems shown under the editor first.")
-                return {profile_problems: problems}
-            catalog.reload()
+                return {profile_problems: preview.profile_problems_html(text or "", result.messages, result.lines)}
             return {profile_problems: preview.notice_html(f"Saved {result.saved.name}.", "ok"), **refreshed(bid)}
 
         @user_errors
         def on_save_new(name, text):
-            result = workspace.save_new_profile(catalog.brands_dir, name or "", text or "", set(platforms))
+            result = workspace.save_new_profile(catalog, name or "", text or "")
             if not result.ok:
                 gr.Warning("Not saved: fix the problems shown under the editor first.")
                 return {profile_problems: preview.profile_problems_html(text or "", result.messages, result.lines)}
-            catalog.reload()
             return {profile_problems: preview.notice_html(f"Saved as {result.saved.name}.", "ok"), new_name: "", **refreshed(result.saved.stem)}
 
-        profile.change(lambda bid: (profile_text(bid), ""), profile, [profile_yaml, profile_problems], api_visibility="private", show_progress="hidden")
+        profile.change(profile_view, profile, [profile_yaml, profile_problems], api_visibility="private", show_progress="hidden")
         validate.click(on_validate, [profile, profile_yaml], profile_problems, api_name="validate_profile", api_visibility="undocumented")
         save.click(on_save, [profile, profile_yaml], [profile_problems, brand, check_brand, profile], api_name="save_profile", api_visibility="undocumented")
         save_new.click(on_save_new, [new_name, profile_yaml], [profile_problems, new_name, brand, check_brand, profile],
                        api_name="save_profile_as", api_visibility="undocumented")
+        # The layout is built once: a page opened later lists the profiles saved (or added to the folder) since.
+        app.load(refreshed, None, [brand, check_brand, profile], api_name="list_profiles", api_visibility="private", show_progress="hidden")
 
         # Batch -----------------------------------------------------------------------------------
         @user_errors
@@ -381,7 +380,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 progress((p.done, p.total), desc=f"{p.done} of {p.total} · {p.ok} ok · {p.failed} not ok")
 
             summary, archive = workspace.run_batch_zip(assistant, path, files / "batches", concurrency=int(n or 4), on_progress=report)
-            return preview.batch_summary_html(summary.to_dict()), str(archive)
+            return preview.batch_summary_html(summary), str(archive)
 
         run_batch.click(on_batch, [briefs_file, concurrency], [batch_result, batch_zip], show_progress_on=[batch_result],
                         api_name="run_batch", api_visibility="undocumented")
@@ -448,7 +447,15 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    app.launch(**options, quiet=True, prevent_thread_lock=True)
+    try:
+        app.launch(**options, quiet=True, prevent_thread_lock=True)
+    except OSError:  # Gradio's own message speaks of launch() parameters; say it in the command's words
+        app.close()
+        port = options["server_port"]
+        error = InputError(f"Cannot listen on {options['server_name']}:{port}: another program is probably using that port.",
+                           hint=f"Stop it, or pick a free port: python ui.py --port {port + 1 if port < 65535 else 7860} (or set GRADIO_SERVER_PORT).")
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     print(f"Brand Assistant is running at {app.local_url}" + (f" and {app.share_url} (login required)" if app.share_url else ""), flush=True)
     print(workspace.backend_header(assistant)["summary"] + ". Press Ctrl-C to stop.", flush=True)
     app.block_thread()

@@ -19,11 +19,14 @@ from pathlib import Path
 
 from . import export, preview
 from .api import Assistant
-from .brands import BrandProfile, is_language_tag
-from .errors import AssistantError, InputError
-from .generate import Brief, Job, Result
+from .batch import BatchSummary, parse_briefs, run_batch
+from .brands import BrandProfile
+from .catalog import Catalog, suggest
+from .errors import AssistantError, InputError, NotFoundError
+from .generate import Brief, Job, Result, publish_date
 from .llm import describe_backend
-from .loader import load_model, parse_yaml
+from .loader import load_model, parse_yaml, read_text
+from .platforms import PlatformRules
 from .validation import Check, Violation, has_errors
 
 # Kinds whose publishable text can be edited and re-checked as one text (a story is a script of frames).
@@ -49,48 +52,44 @@ class Request:
     date: str | None = None
 
     @classmethod
-    def from_form(cls, brand, platforms, kind, brief, language=None, variants=1, link=None, sponsored=False, date=None) -> Request:
-        """Form values as typed (blank fields are None), with the mistakes a form allows turned into InputErrors."""
+    def from_form(cls, assistant: Assistant, brand, platforms, kind, brief, language=None, variants=1, link=None, sponsored=False,
+                  date=None) -> Request:
+        """Form values as typed (blank fields are None). Only what the form itself can get wrong is refused here;
+        `Assistant.jobs` checks the brief, the language, the link and the number of variants."""
         if not brand:
             raise InputError("Choose a brand.", hint="Brand profiles live in the brands folder; see the Brand profiles tab.")
+        known_brand(assistant, brand)
         if not platforms:
             raise InputError("Choose at least one platform.")
         try:
             variants = int(variants or 1)
         except (TypeError, ValueError):
             raise InputError("Variants must be a whole number between 1 and 10.") from None
-        if not (brief or "").strip():
-            raise InputError("The brief is empty.", hint="Say what to announce, e.g. \"Announce our compostable pods, on sale March 1\".")
-        language = (language or "").strip() or None
-        if language and not is_language_tag(language):
-            raise InputError(f"'{language}' is not a language tag.", hint="Use a BCP-47 tag such as en-US, fr-FR or de, or leave it empty for the brand's.")
-        link = (link or "").strip() or None
-        if link and not re.match(r"^https?://\S+$", link):
-            raise InputError(f"'{link}' is not a web address.", hint="Write it in full, e.g. https://example.com/pods")
+        try:
+            date = publish_date(date)
+        except ValueError as exc:  # Assistant.jobs takes no date: it comes with the brief, so it is checked here
+            raise InputError(f"{exc}.") from None
         return cls(
             brand=brand, platforms=tuple(dict.fromkeys(platforms)), kind=kind or "post", brief=(brief or "").strip(),
-            language=language, variants=variants, link=link, sponsored=bool(sponsored),
-            date=publish_date(date),
+            language=(language or "").strip() or None, variants=variants, link=(link or "").strip() or None,
+            sponsored=bool(sponsored), date=date,
         )
 
     def jobs(self, assistant: Assistant, platforms: tuple[str, ...] | None = None) -> list[Job]:
-        brief = Brief(text=self.brief, date=self.date) if self.brief.strip() else self.brief  # the API refuses an empty one
+        brief = Brief(text=self.brief, date=self.date) if self.brief.strip() else self.brief  # the API refuses an empty one in words
         return assistant.jobs(
             brief, brand=self.brand, platforms=platforms or self.platforms, kinds=[self.kind], variants=self.variants,
             language=self.language, link=self.link, sponsored=self.sponsored or None,
         )
 
 
-def publish_date(value: str | None) -> str | None:
-    """YYYY-MM-DD or YYYY-MM-DD HH:MM, as the calendar export and the briefs file write it."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"'{value}' is not a date.", hint="Use YYYY-MM-DD, e.g. 2027-03-01 (or 2027-03-01 09:30).") from None
-    return parsed.strftime("%Y-%m-%d %H:%M") if ("T" in value or " " in value) else parsed.date().isoformat()
+def known_brand(assistant: Assistant, brand: str) -> str:
+    """A brand id from the brands folder. The catalog also loads a profile from a file path, which a form or an API
+    caller must not be able to point anywhere on the server."""
+    ids = assistant.catalog.brand_ids()
+    if brand not in ids:
+        raise NotFoundError(f"Unknown brand '{brand}'.", hint=suggest(str(brand), ids) if ids else "Add a profile on the Brand profiles tab.")
+    return brand
 
 
 @dataclass
@@ -99,7 +98,9 @@ class Entry:
 
     result: Result
     text: str
-    check: Check | None = None  # the verdict on `text`; None when the piece has no single text to check
+    # The verdict on `text`, from the first edit on (the pipeline's stands until then; a hashtag set, whose tags the
+    # pipeline does not count, gets one at once). None for a piece with no single text (a story, a failure).
+    check: Check | None = None
 
     @property
     def platform(self) -> str:
@@ -138,7 +139,7 @@ class Entry:
 
     @property
     def status(self) -> str:
-        return preview.status_of(self.violations, self.length, self.limit) if self.result.content is not None else "error"
+        return preview.status_of(self.violations) if self.result.content is not None else "error"
 
     @property
     def markdown(self) -> str:
@@ -149,25 +150,30 @@ class Entry:
             return self.result.markdown.replace(original, self.text, 1)
         return self.text
 
+    def recheck(self, assistant: Assistant, sponsored: bool) -> Check | None:
+        """The verdict on the text as it stands; None when the piece has no single text to check."""
+        if not self.editable:
+            return None
+        return assistant.check(self.text, self.platform, self.result.brand, kind=self.kind, sponsored=sponsored)
+
     def record(self, request: Request | None = None) -> dict:
-        """The line this piece adds to an export: the batch format, with the edited text where there is one."""
+        """The line this piece adds to an export: the batch format, with the edited text and its verdict when edited."""
         r = self.result
+        if self.edited:
+            violations = self.violations
+            r = replace(r, text=self.text, markdown=self.markdown, ok=not has_errors(violations), violations=violations,
+                        length=self.length, limit=self.limit)
         data = export.result_record(
             r, job_id=f"{r.platform}-{r.kind}-{r.variant}", brief_id="web",
             date=request.date if request else None, link=request.link if request else None,
         )
-        if self.edited:
-            violations = self.violations
-            data.update(
-                text=self.text, markdown=self.markdown, ok=not has_errors(violations),
-                status="invalid" if has_errors(violations) else "ok", violations=[v.to_dict() for v in violations],
-                length=self.length, limit=self.limit, edited=True,
-            )
-        return data
+        return {**data, "edited": True} if self.edited else data
 
 
 def _about_text(v: Violation, kind: str) -> bool:
-    """Does this violation come from checking the piece's main text (and so get replaced when the text is re-checked)?"""
+    """Does this violation come from checking the piece's main text (and so get replaced when the text is re-checked)?
+    A thread or a hashtag set is nothing but its text; the other kinds mark their text's violations with the `where`
+    their review gives it, and keep those of the parts an edit of the text cannot change (title, slides, beats)."""
     if kind in ("thread", "hashtags"):
         return True
     if kind == "post":
@@ -175,15 +181,6 @@ def _about_text(v: Violation, kind: str) -> bool:
     if kind in ("carousel", "video_script"):
         return v.where == "caption"
     return False
-
-
-CHECK_KIND = {"post": "post", "carousel": "carousel", "video_script": "video_script", "thread": "thread", "hashtags": "hashtags"}
-
-
-def check_entry_text(assistant: Assistant, result: Result, text: str, sponsored: bool) -> Check | None:
-    if result.content is None or result.kind not in EDITABLE_KINDS:
-        return None
-    return assistant.check(text, result.platform, result.brand, kind=CHECK_KIND[result.kind], sponsored=sponsored)
 
 
 @dataclass
@@ -199,9 +196,14 @@ class Session:
     def start(cls, assistant: Assistant, request: Request) -> Session:
         return cls(request=request, brand_name=assistant.catalog.brand(request.brand).name)
 
+    @property
+    def sponsored(self) -> bool:
+        return bool(self.request and self.request.sponsored)
+
     def add(self, assistant: Assistant, result: Result) -> Entry:
-        check = check_entry_text(assistant, result, result.text, bool(self.request and self.request.sponsored))
-        entry = Entry(result, result.text, check)
+        entry = Entry(result, result.text)
+        if result.length is None:  # the pipeline measured the text of every kind but a hashtag set: count its tags here
+            entry.check = entry.recheck(assistant, self.sponsored)
         self.entries[(result.platform, result.variant)] = entry
         self.selected.setdefault(result.platform, 1)
         return entry
@@ -214,17 +216,30 @@ class Session:
         text = text or ""
         if text != entry.text:
             entry.text = text
-            entry.check = check_entry_text(assistant, entry.result, text, bool(self.request and self.request.sponsored))
+            entry.check = entry.recheck(assistant, self.sponsored)
         return entry
+
+    def regenerate(self, assistant: Assistant, platform: str, on_progress: Callable[[int, int], None] | None = None) -> list[Entry]:
+        """Write a platform's pieces again. The old ones stay until every new one is in, so a run that fails
+        half-way loses nothing. `on_progress(done, total)` hears of each piece."""
+        if self.request is None:
+            raise InputError("Nothing to regenerate yet.", hint="Press Generate first.")
+        jobs = self.request.jobs(assistant, platforms=(platform,))
+        fresh: list[Result] = []
+        if on_progress:
+            on_progress(0, len(jobs))
+        for result in iter_results(assistant, jobs):
+            fresh.append(result)
+            if on_progress:
+                on_progress(len(fresh), len(jobs))
+        self.drop(platform)
+        return [self.add(assistant, result) for result in fresh]
 
     def entry(self, platform: str, variant: int | None = None) -> Entry | None:
         return self.entries.get((platform, variant or self.selected.get(platform, 1)))
 
     def variants(self, platform: str) -> list[int]:
         return sorted(v for p, v in self.entries if p == platform)
-
-    def platforms(self) -> list[str]:
-        return list(dict.fromkeys(p for p, _ in self.entries))
 
     def ordered(self) -> list[Entry]:
         order = {p: i for i, p in enumerate(self.request.platforms)} if self.request else {}
@@ -291,7 +306,7 @@ class EntryView:
     usage: str
 
 
-def entry_view(entry: Entry, rules, brand_name: str) -> EntryView:
+def entry_view(entry: Entry, rules: PlatformRules, brand_name: str) -> EntryView:
     r = entry.result
     page = preview.preview_html(rules, brand_name, r.kind, r.content, entry.text, error=r.error)
     if r.content is None:
@@ -301,12 +316,7 @@ def entry_view(entry: Entry, rules, brand_name: str) -> EntryView:
         counter = preview.story_counter_html(len(r.content.frames), sum(f.seconds for f in r.content.frames),
                                              story_rules.max_frames if story_rules else None, entry.status)
     else:
-        check = entry.check
-        unit = check.measures[0].unit if check and check.measures else ("hashtags" if r.kind == "hashtags" else "characters")
-        if r.kind == "thread":
-            unit = f"{unit}, longest post"
-        counter = preview.counter_html(entry.length or 0, entry.limit or 0, entry.status,
-                                       counting_method=check.counting if check else None, unit=unit)
+        counter = text_counter_html(rules, r.kind, entry.length, entry.limit, entry.status)
     usage = preview.usage_html(
         tokens=r.usage.total_tokens, prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
         cost_usd=r.cost_usd, calls=r.attempts, model=r.model, backend=r.backend, seconds=r.seconds,
@@ -315,16 +325,28 @@ def entry_view(entry: Entry, rules, brand_name: str) -> EntryView:
     return EntryView(page, counter, problems, usage)
 
 
+def text_counter_html(rules: PlatformRules, kind: str, length: int | None, limit: int | None, status: str) -> str:
+    """The counter of a text: against the platform's main limit, counted its way; a hashtag set against its cap."""
+    if kind == "hashtags":
+        unit, method = "hashtags", None
+    else:
+        primary = rules.text.primary()
+        unit, method = primary.unit + (", longest post" if kind == "thread" else ""), primary.counting
+    return preview.counter_html(length or 0, limit or 0, status, counting_method=method, unit=unit)
+
+
 def check_view(assistant: Assistant, text: str, platform: str, brand: str | None, kind: str, sponsored: bool) -> EntryView:
     """The Check tab: any text against a platform's rules and (optionally) a brand's policy."""
+    if not platform:
+        raise InputError("Choose a platform to check against.")
     rules = assistant.platform(platform)
-    check = assistant.check(text, platform, brand or None, kind=kind, sponsored=sponsored)
-    unit = check.measures[0].unit if check.measures else ("hashtags" if kind == "hashtags" else "characters")
-    status = preview.status_of(check.violations, check.length, check.limit)
+    brand = known_brand(assistant, brand) if brand else None
+    check = assistant.check(text, rules, brand, kind=kind, sponsored=sponsored)
+    status = preview.status_of(check.violations)
     brand_name = assistant.catalog.brand(brand).name if brand else "Your brand"
     return EntryView(
         preview.text_card_html(rules, brand_name, kind, text),
-        preview.counter_html(check.length, check.limit, status, counting_method=check.counting, unit=unit),
+        text_counter_html(rules, kind, check.length, check.limit, status),
         preview.violations_html(check.violations), "",
     )
 
@@ -371,7 +393,6 @@ class ProfileCheck:
     """The verdict on a profile's YAML: problems as (line or None, message); `saved` is where it was written."""
 
     problems: list[tuple[int | None, str]] = field(default_factory=list)
-    profile: BrandProfile | None = None
     saved: Path | None = None
 
     @property
@@ -387,23 +408,24 @@ class ProfileCheck:
         return [message for _, message in self.problems]
 
 
-_LINE = re.compile(r"line (\d+)")
-
-
 def check_profile(text: str, source: str, platforms: set[str] | None = None) -> ProfileCheck:
-    """Validate profile YAML exactly as `assistant brands validate` does, split into one problem per line."""
+    """Validate profile YAML exactly as `assistant brands validate` does, one problem per line."""
     try:
         data, positions = parse_yaml(text, source)
-        profile = load_model(BrandProfile, data, positions, source, what="brand profile",
-                             context={"platforms": platforms} if platforms else None)
+        load_model(BrandProfile, data, positions, source, what="brand profile", context={"platforms": platforms} if platforms else None)
     except InputError as exc:
-        parts = exc.message.split("\n  - ")
-        if len(parts) > 1:
-            parts = parts[1:]  # the first line only says how many problems follow
-        if exc.hint:
-            parts[-1] = f"{parts[-1]} → {exc.hint}"
-        return ProfileCheck([(int(m.group(1)) if (m := _LINE.search(p)) else None, p) for p in parts])
-    return ProfileCheck(profile=profile)
+        problems = list(exc.problems)
+        if exc.hint:  # the loader's advice goes with the last problem
+            line, message = problems[-1]
+            problems[-1] = (line, f"{message} → {exc.hint}")
+        return ProfileCheck(problems)
+    return ProfileCheck()
+
+
+def profile_text(assistant: Assistant, brand_id: str | None) -> str:
+    """The YAML of a profile in the brands folder, as the editor shows it ("" for none)."""
+    path = assistant.catalog.brand_files().get(brand_id or "")
+    return read_text(path, "brand profile") if path else ""
 
 
 def _inside(folder: Path, path: Path) -> Path:
@@ -414,31 +436,30 @@ def _inside(folder: Path, path: Path) -> Path:
     return target
 
 
-def save_profile(brands_dir: str | Path, brand_id: str, text: str, platforms: set[str] | None = None) -> ProfileCheck:
-    """Overwrite an existing profile, only when the new text is valid."""
-    folder = Path(brands_dir)
-    candidates = [folder / f"{brand_id}.yaml", folder / f"{brand_id}.yml"]
-    existing = next((p for p in candidates if p.is_file()), None)
-    if not brand_id or slugify(brand_id) != brand_id.lower() or existing is None:
+def save_profile(catalog: Catalog, brand_id: str, text: str) -> ProfileCheck:
+    """Overwrite a profile of the catalog's brands folder, only when the new text is valid."""
+    existing = catalog.brand_files().get(brand_id or "")
+    if existing is None:
         raise InputError(f"There is no profile '{brand_id}' in the brands folder to save over.", hint="Use 'Save as new' instead.")
-    target = _inside(folder, existing)
-    result = check_profile(text, target.name, platforms)
+    target = _inside(catalog.brands_dir, existing)
+    result = check_profile(text, target.name, set(catalog.platform_files))
     if result.ok:
         target.write_text(_with_newline(text), encoding="utf-8")
         result.saved = target
+        catalog.reload()
     return result
 
 
-def save_new_profile(brands_dir: str | Path, name: str, text: str, platforms: set[str] | None = None) -> ProfileCheck:
+def save_new_profile(catalog: Catalog, name: str, text: str) -> ProfileCheck:
     """Write a new profile under a safe file name made from `name`; never outside the folder, never over a file."""
     slug = slugify(name)
     if not slug:
         raise InputError("Give the new profile a name with letters or digits, e.g. 'Tidewell Coffee EU'.")
-    folder = Path(brands_dir)
+    folder = catalog.brands_dir
     target = _inside(folder, folder / f"{slug}.yaml")
     if target.exists() or target.with_suffix(".yml").exists():
         raise InputError(f"A profile named '{slug}' already exists.", hint="Pick another name, or open that profile and use Save.")
-    result = check_profile(text, target.name, platforms)
+    result = check_profile(text, target.name, set(catalog.platform_files))
     if result.ok:
         try:
             with open(target, "x", encoding="utf-8") as f:  # "x": fails rather than overwrite a file that appeared meanwhile
@@ -446,6 +467,7 @@ def save_new_profile(brands_dir: str | Path, name: str, text: str, platforms: se
         except FileExistsError:
             raise InputError(f"A profile named '{slug}' already exists.", hint="Pick another name.") from None
         result.saved = target
+        catalog.reload()
     return result
 
 
@@ -459,19 +481,16 @@ def _with_newline(text: str) -> str:
 def run_batch_zip(
     assistant: Assistant, briefs_file: str | Path, folder: str | Path, *, concurrency: int = 4,
     on_progress: Callable | None = None,
-):
+) -> tuple[BatchSummary, Path]:
     """Run a briefs file with the app's assistant into a fresh folder, and zip the outputs for download.
     Returns (BatchSummary, zip path)."""
-    from .batch import run_batch
-
+    # Checked first under the name the user knows: run_batch would name the file by its temporary upload path.
+    parse_briefs(read_text(Path(briefs_file), "briefs file"), source=Path(briefs_file).name, catalog=assistant.catalog)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"batch-{time.strftime('%Y%m%d-%H%M%S')}-", dir=folder))
     out = run_dir / "outputs"
-    try:
-        summary = run_batch(briefs_file, out=out, concurrency=concurrency, assistant=assistant, on_progress=on_progress)
-    except InputError as exc:  # name the file as the user knows it, not by its upload path
-        raise InputError(exc.message.replace(str(briefs_file), Path(briefs_file).name), hint=exc.hint) from None
+    summary = run_batch(briefs_file, out=out, concurrency=concurrency, assistant=assistant, on_progress=on_progress)
     archive = shutil.make_archive(str(run_dir / f"batch-outputs-{time.strftime('%Y%m%d-%H%M%S')}"), "zip", root_dir=out)
     return summary, Path(archive)
 
@@ -485,5 +504,4 @@ def backend_header(assistant: Assistant) -> dict:
         backend = assistant.backend
     except AssistantError as exc:
         return {"ready": False, "summary": exc.message, "hint": exc.hint or "", "model": "", "label": "no model available"}
-    status = describe_backend(backend)
-    return {**status, "reason": backend.reason, "model": backend.model, "label": f"{backend.model} · {backend.kind}"}
+    return {**describe_backend(backend), "label": f"{backend.model} · {backend.kind}"}

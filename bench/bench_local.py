@@ -56,6 +56,7 @@ def main() -> int:
     started = time.perf_counter()
     from assistant import Assistant
     from assistant.local import SAMPLING, LocalModel
+    from assistant.validation import check_invented_links
 
     a = Assistant(backend="local")
     jobs = [job for brand, brief in BRIEFS[: args.briefs] for platform, kind in TARGETS
@@ -110,8 +111,12 @@ def main() -> int:
     n = len(results)
     ok_first = sum(1 for _, r, _ in results if r.ok and r.attempts == 1)
     ok_final = sum(1 for _, r, _ in results if r.ok)
-    honest = sum(1 for job, r, _ in results if r.ok == (r.content is not None and not [
-        v for v in r.content.review(job.platform, job.brand, job.brief.sponsored) if v.severity == "error"]))
+    def independent_errors(job, content):
+        found = content.review(job.platform, job.brand, job.brief.sponsored)
+        found += check_invented_links(content.markdown(job.platform), job.brief.text + job.brand.model_dump_json())
+        return [v for v in found if v.severity == "error"]
+
+    honest = sum(1 for job, r, _ in results if r.ok == (r.content is not None and not independent_errors(job, r.content)))
     completion = sum(r.usage.completion_tokens for _, r, _ in results)
     gen_seconds = sum(e for _, _, e in results)
     overheads = [p / b - 1 for p, b in pairs]

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_briefs_file_defaults_overrides_and_derived_ids(tmp_path):
     pods, dana, verveine = briefs
     assert pods.id == "pods-launch" and pods.brand == "tidewell-coffee"
     assert pods.platforms == ("x", "linkedin") and pods.kinds == ("post", "hashtags") and pods.jobs == 4
-    assert pods.date == "2027-03-01" and pods.link == "https://example.com/pods" and pods.line == 5
+    assert pods.date == "2027-03-01" and pods.link == "https://example.com/pods"
     assert dana.platforms == ("instagram",) and dana.kinds == ("post",) and dana.variants == 1
     assert dana.id.startswith("meet-dana-our-head-roaster-") and dana.id == derive_id(dana.brief)
     assert verveine.brand == "maison-verveine" and verveine.platforms == ("instagram",) and verveine.sponsored
@@ -90,7 +91,7 @@ def test_job_ids_are_stable_hashes_of_the_inputs(tmp_path, server):
     again = plan_jobs(Assistant(), load_briefs(briefs_file(tmp_path, SIMPLE, "copy.yaml")))
     assert [j.id for j in first] == [j.id for j in again]
     assert len({j.id for j in first}) == len(first) == 4 + 1 + 1
-    assert all(len(j.id) == 16 and int(j.id, 16) >= 0 for j in first)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", j.id) for j in first)
     changed = plan_jobs(a, load_briefs(briefs_file(tmp_path, SIMPLE.replace("example.com/pods", "example.com/pods2"), "b.yaml")))
     assert [j.id for j in changed][:4] != [j.id for j in first][:4]  # the brief whose link changed
     assert [j.id for j in changed][4:] == [j.id for j in first][4:]  # the others keep their ids
@@ -99,13 +100,15 @@ def test_job_ids_are_stable_hashes_of_the_inputs(tmp_path, server):
     assert not chat_requests(server)
 
 
+ONE_BRIEF = "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n"
+
 BAD_INPUT = [
     ("yaml_syntax", "briefs:\n  - brief: \"unterminated\n    platforms: [x\n", ["line", "YAML syntax error"]),
     ("unknown_key", "defaults: {brand: tidewell-coffee}\nbriefs:\n  - brief: pods\n    platfroms: [x]\n",
      ["line 4", "unknown key 'platfroms'", "Did you mean 'platforms'?"]),
-    ("wrong_type", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n    variants: many\n",
+    ("wrong_type", ONE_BRIEF + "    variants: many\n",
      ["line 4", "briefs[0].variants", "integer", "str 'many'"]),
-    ("too_many_variants", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n    variants: 12\n",
+    ("too_many_variants", ONE_BRIEF + "    variants: 12\n",
      ["line 4", "briefs[0].variants", "10"]),
     ("missing_brief", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - id: pods\n    link: https://example.com\n",
      ["line 3", "missing required field 'brief'", "Add it"]),
@@ -116,7 +119,7 @@ BAD_INPUT = [
      ["line 1", "defaults.brand", "unknown brand 'nope'", "Valid: maison-verveine, northwind-analytics, tidewell-coffee"]),
     ("unknown_platform", "defaults: {brand: tidewell-coffee}\nbriefs:\n  - brief: pods\n    platforms: [linkedin, twiter]\n",
      ["line 4", "briefs[0].platforms[1]", "unknown platform 'twiter'", "bluesky, facebook"]),
-    ("unknown_kind", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n    kinds: [psot]\n",
+    ("unknown_kind", ONE_BRIEF + "    kinds: [psot]\n",
      ["line 4", "unknown kind 'psot'", "Did you mean 'post'?"]),
     ("unsupported_kind", "defaults: {brand: tidewell-coffee, platforms: [x, instagram]}\nbriefs:\n  - brief: pods\n    kinds: [post, carousel]\n",
      ["line 4", "X has no 'carousel' format", "X supports: post, video_script, thread, hashtags"]),
@@ -127,9 +130,9 @@ BAD_INPUT = [
      ["line 4", "same text as the brief on line 3", "id:"]),
     ("no_brand", "defaults: {platforms: [x]}\nbriefs:\n  - brief: pods\n", ["line 3", "has no brand", "defaults", "tidewell-coffee"]),
     ("no_platforms", "defaults: {brand: tidewell-coffee}\nbriefs:\n  - brief: pods\n", ["line 3", "has no platforms", "linkedin"]),
-    ("bad_date", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n    date: March 1\n",
+    ("bad_date", ONE_BRIEF + "    date: March 1\n",
      ["line 4", "briefs[0].date", "YYYY-MM-DD"]),
-    ("bad_link", "defaults: {brand: tidewell-coffee, platforms: [x]}\nbriefs:\n  - brief: pods\n    link: example.com\n",
+    ("bad_link", ONE_BRIEF + "    link: example.com\n",
      ["line 4", "briefs[0].link", "https://"]),
     ("bad_language", "defaults: {brand: tidewell-coffee, platforms: [x], language: french}\nbriefs:\n  - brief: pods\n",
      ["line 1", "defaults.language", "BCP-47"]),
@@ -164,8 +167,10 @@ def test_not_utf8_and_missing_file(server, cli, tmp_path):
     assert run.code == 2 and "no such briefs file" in run.err and "Traceback" not in run.err
     path = briefs_file(tmp_path, SIMPLE)
     (tmp_path / "afile").write_text("x")
-    assert "is a file, not a folder" in cli("batch", path, "--out", tmp_path / "afile").err
-    assert "--concurrency must be 1 or more" in cli("batch", path, "--out", tmp_path / "o", "-c", "0").err
+    for args, message in [(("--out", tmp_path / "afile"), "is a file, not a folder"),
+                          (("--out", tmp_path / "o", "-c", "0"), "--concurrency must be 1 or more")]:
+        run = cli("batch", path, *args)
+        assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err
     assert not chat_requests(server)
 
 
@@ -229,7 +234,7 @@ def test_python_api_shape_progress_and_given_assistant(server, tmp_path, monkeyp
     assert [p.name for p in summary.markdown_files] == ["pods-launch.md", f"{dana}.md", "verveine.md"]
     assert summary.to_dict()["out_dir"] == str(tmp_path / "out")
     assert [p.done for p in seen] == list(range(7)) and seen[-1].ok == 6 and seen[-1].eta_seconds == 0
-    assert seen[0].eta_seconds is None and seen[-1].tokens == summary.tokens > 0 and seen[-1].last["status"] == "ok"
+    assert seen[0].eta_seconds is None and seen[-1].tokens == summary.tokens > 0
     assert all(isinstance(p.elapsed, float) for p in seen) and not seen[-1].cost_known
 
 
@@ -448,8 +453,9 @@ def test_interrupt_leaves_valid_lines_and_resume_finishes(server, tmp_path):
     summary = run_batch(path, out=out, resume=True, concurrency=8)
     assert summary.exit_code == 0 and summary.ok == 30 and summary.skipped == len(written)
     assert len(chat_requests(server)) == 30 - len(written)
-    assert {r["id"] for r in lines_of(results)} == {r["id"] for r in written} | {r["id"] for r in lines_of(results)[len(written):]}
-    assert len(lines_of(results)) == 30
+    new = lines_of(results)[len(written):]
+    assert not {r["id"] for r in new} & {r["id"] for r in written}  # only the jobs without a result ran again
+    assert len(lines_of(results)) == 30 == len({r["id"] for r in lines_of(results)})
 
 
 def test_keyboard_interrupt_in_process_raises_batch_interrupted(server, tmp_path, monkeypatch):
@@ -468,7 +474,7 @@ def test_keyboard_interrupt_in_process_raises_batch_interrupted(server, tmp_path
     monkeypatch.setattr(batch.ResultsFile, "write", interrupt_after_two)
     with pytest.raises(BatchInterrupted) as stop:
         run_batch(briefs_file(tmp_path, SIMPLE), out=tmp_path / "out", concurrency=1)
-    assert stop.value.summary.interrupted and stop.value.summary.ok == 2
+    assert stop.value.summary.interrupted and stop.value.summary.ok == 2 and stop.value.summary.ran == 2
     assert [r["id"] for r in lines_of(tmp_path / "out" / "results.jsonl")] == calls
 
 
@@ -669,3 +675,126 @@ def test_submit_uploads_waits_and_collects_through_the_loopback_server(server, c
     again = cli("batch-collect", "--batch-id", saved["batch_id"], "--briefs", path, "--out", tmp_path / "again", "--poll-interval", "0.01")
     assert again.code == 0, again.err
     assert len(lines_of(tmp_path / "again" / "results.jsonl")) == 6
+
+
+# Paths that must end in a message, not a traceback ------------------------------------------------------
+
+
+def test_bad_numbers_are_input_errors_before_any_request(server, cli, tmp_path):
+    path = briefs_file(tmp_path, ONE_BRIEF)
+    out = tmp_path / "out"
+    cases = [
+        (("batch", path, "--out", out, "--submit", "--poll-interval", "-1"), "--poll-interval must be 0 or more"),
+        (("batch-collect", "--batch-id", "batch_1", "--briefs", path, "--out", out, "--poll-interval", "-1"), "--poll-interval must be 0 or more"),
+        (("batch", path, "--out", out, "--timeout", "nan"), "timeout must be a positive number"),
+        (("batch", path, "--out", out, "--timeout", "0"), "timeout must be a positive number"),
+    ]
+    for args, message in cases:
+        run = cli(*args)
+        assert run.code == 2 and message in run.err and "Traceback" not in run.err, (args, run.err)
+    assert not server.requests and not out.exists()
+
+
+def test_out_paths_that_are_files_or_folders_are_input_errors(server, cli, tmp_path):
+    path = briefs_file(tmp_path, ONE_BRIEF)
+    (tmp_path / "afile").write_text("x")
+    run = cli("batch-collect", "--batch-id", "batch_1", "--briefs", path, "--out", tmp_path / "afile", "--poll-interval", "0")
+    assert run.code == 2 and "is a file, not a folder" in run.err and "Traceback" not in run.err
+    assert not server.requests
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    run = cli("batch", path, "--out", tmp_path / "out", "--export-openai-batch", folder)
+    assert run.code == 2 and "is a folder" in run.err and "Traceback" not in run.err
+    assert not list(folder.iterdir())  # no stray .tmp file
+    run = cli("batch", path, "--out", tmp_path / "out", "--export-openai-batch", tmp_path / "afile" / "requests.jsonl")
+    assert run.code == 2 and "cannot write the batch input file" in run.err and "Traceback" not in run.err
+
+    (tmp_path / "out" / "results.jsonl").mkdir(parents=True)
+    for extra in ((), ("--dry-run",)):
+        run = cli("batch", path, "--out", tmp_path / "out", *extra)
+        assert run.code == 2 and "cannot read the results file" in run.err and "Traceback" not in run.err
+    assert not chat_requests(server)
+
+
+def test_a_record_without_the_fields_of_a_result_is_ignored(server, cli, tmp_path):
+    server.responder = responder
+    path = briefs_file(tmp_path, ONE_BRIEF)
+    out = tmp_path / "out"
+    run_batch(path, out=out)
+    (real,) = lines_of(out / "results.jsonl")
+    broken = [{"id": real["id"], "status": "ok"}, {"id": real["id"], "status": "done", **{k: real[k] for k in ("brand", "platform", "kind", "variant")}},
+              {**real, "variant": "1"}]
+    (out / "results.jsonl").write_text("".join(json.dumps(b) + "\n" for b in broken), encoding="utf-8")
+    latest, warnings = read_results(out / "results.jsonl")
+    assert latest == {} and len(warnings) == 3 and all("not a result record" in w for w in warnings)
+    assert "no 'brand'" in warnings[0] and "no 'status'" in warnings[1] and "no 'variant'" in warnings[2]
+    server.reset()
+    server.responder = responder
+    run = cli("batch", path, "--out", out, "--resume")
+    assert run.code == 0 and "Traceback" not in run.err, run.err
+    assert run.err.count("not a result record") == 3 and len(chat_requests(server)) == 1  # the job ran again
+
+
+def test_warnings_are_printed_once_in_every_branch(server, cli, tmp_path):
+    server.responder = responder
+    path = briefs_file(tmp_path, ONE_BRIEF)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text('{"id": "cut\n', encoding="utf-8")
+    for extra in (("--dry-run",), ("--export-openai-batch", tmp_path / "requests.jsonl"), ("--submit", "--poll-interval", "0")):
+        run = cli("batch", path, "--out", out, *extra)
+        assert run.code == 0, run.err
+        assert run.err.count("line 1: cut off") == 1, (extra, run.err)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["warnings"]) == 1 and summary["batch_id"] and summary["ran"] == 1
+
+
+def test_batch_collect_refuses_a_file_with_no_answer(server, cli, tmp_path):
+    path = briefs_file(tmp_path, SIMPLE)
+    export = tmp_path / "input.jsonl"
+    run_batch(path, out=tmp_path / "out", export_openai_batch=export)
+    (tmp_path / "notes.txt").write_text("not json\nnor this\n", encoding="utf-8")
+    for given, message in [(tmp_path / "notes.txt", "not valid JSON"), (export, "looks like the batch input file")]:
+        run = cli("batch-collect", given, "--briefs", path, "--out", tmp_path / "out")
+        assert run.code == 2 and "no line is an answer" in run.err and message in run.err and "Traceback" not in run.err, run.err
+    assert not (tmp_path / "out").exists() and not server.requests
+
+
+def test_an_unknown_batch_id_is_named_not_blamed_on_the_model(server, cli, tmp_path):
+    path = briefs_file(tmp_path, ONE_BRIEF)
+    run = cli("batch-collect", "--batch-id", "batch_nope", "--briefs", path, "--out", tmp_path / "out")
+    assert run.code == 2 and "no batch 'batch_nope'" in run.err and "--batch-id" in run.err, run.err
+    assert "model" not in run.err and "Traceback" not in run.err
+
+
+def test_submit_with_every_job_ok_sends_nothing_and_finishes(server, cli, tmp_path):
+    server.responder = responder
+    path = briefs_file(tmp_path, SIMPLE)
+    out = tmp_path / "out"
+    run_batch(path, out=out)
+    server.reset()
+    (out / "summary.json").unlink()
+    run = cli("batch", path, "--out", out, "--submit", "--resume")
+    assert run.code == 0, run.err
+    assert not server.requests and not (out / "openai-batch-input.jsonl").exists() and "batch-collect" not in run.err
+    assert "6 of 6 ok" in run.out and "6 already ok" in run.out
+    assert json.loads((out / "summary.json").read_text())["ran"] == 0
+
+
+def test_ctrl_c_while_waiting_names_this_runs_batch(server, cli, tmp_path, monkeypatch):
+    from assistant import batch
+
+    server.responder = responder
+    server.batch_polls_before_complete = 5
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "openai-batch.json").write_text('{"batch_id": "batch_from_last_week"}', encoding="utf-8")
+
+    def stop(b):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "describe_batch_status", stop)
+    run = cli("batch", briefs_file(tmp_path, ONE_BRIEF), "--out", out, "--submit", "--poll-interval", "0")
+    saved = json.loads((out / "openai-batch.json").read_text())["batch_id"]
+    assert run.code == 130 and f"--batch-id {saved}" in run.err and "batch_from_last_week" not in run.err, run.err

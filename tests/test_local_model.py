@@ -12,6 +12,7 @@ import pytest
 from assistant import Assistant
 from assistant.catalog import Catalog
 from assistant.local import check_available
+from assistant.validation import check_invented_links
 from conftest import ROOT, run_process
 
 AVAILABLE, WHY = check_available()
@@ -40,8 +41,10 @@ def test_each_kind_through_the_real_model(local, platform, kind):
     if r.content is None:
         assert not r.ok and r.error
     else:
-        review = r.content.review(CATALOG.platform(platform), CATALOG.brand("tidewell-coffee"), False)
-        assert r.ok == (not [v for v in review if v.severity == "error"])
+        brand, rules = CATALOG.brand("tidewell-coffee"), CATALOG.platform(platform)
+        review = r.content.review(rules, brand, False)
+        review += check_invented_links(r.content.markdown(rules), BRIEF + brand.model_dump_json())
+        assert r.ok == (not [v for v in review if v.severity == "error"]), r.violations
         assert type(r.content).kind == kind and r.text.strip()
     # The few-shot and compact templates for small models were used, through the normal lookup order.
     assert any("backends/local/system.j2" in t for t in r.prompt.templates)

@@ -12,17 +12,19 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 
-from assistant import Assistant, preview, workspace
+from assistant import Assistant, export, preview, workspace
 from assistant.catalog import Catalog
 from assistant.content import Carousel, HashtagSet, Post, Story, Thread, VideoScript
 from assistant.errors import InputError
+from assistant.generate import publish_date
 from assistant.validation import Violation, fold_position
 from conftest import ROOT, _loopback_only
 from fake_content import content, responder
-from openai_server import OpenAIServer
 
 sys.path.insert(0, str(ROOT))
 import ui  # noqa: E402
@@ -105,25 +107,35 @@ def test_panels_escape_too():
         preview.profile_problems_html(f"name: {EVIL}\n", [EVIL], [1]),
         preview.header_html(EVIL, EVIL, True),
         preview.text_card_html(X, EVIL, "post", EVIL),
-        preview.batch_summary_html({"total": 1, "ok": 0, "failures": [{"brief_id": EVIL, "error": EVIL}], "warnings": [EVIL]}),
+        preview.batch_summary_html(SimpleNamespace(total=1, ok=0, invalid=0, error=1, tokens=0, cost_usd=0.0, cost_known=True, seconds=0.1,
+                                                   failures=[{"brief_id": EVIL, "error": EVIL}], warnings=[EVIL])),
         preview.notice_html(EVIL),
     ):
         assert "<script" not in out and "<img" not in out, out
 
 
-@pytest.mark.parametrize("violations,length,status", [
-    ([], 243, "ok"),
-    ([Violation("fold", "warning", "behind the fold")], 243, "warning"),
-    ([], 281, "error"),
-    ([Violation("banned_phrase", "error", "banned")], 20, "error"),
-    ([Violation("fold", "warning", "w"), Violation("length", "error", "e")], 300, "error"),
+@pytest.mark.parametrize("violations,length,limit,status", [
+    ([], 243, 280, "ok"),
+    ([Violation("fold", "warning", "behind the fold")], 243, 280, "warning"),
+    ([Violation("length", "error", "X allows 280; this has 281. Cut 1.")], 281, 280, "error"),
+    ([Violation("banned_phrase", "error", "banned")], 20, 280, "error"),
+    ([Violation("fold", "warning", "w"), Violation("length", "error", "e")], 300, 280, "error"),
+    ([Violation("hashtag_count", "warning", "4 hashtags; 3 or fewer work best")], 4, 3, "warning"),  # only a recommended count
 ])
-def test_counter_colour_follows_the_verdict(violations, length, status):
-    assert preview.status_of(violations, length, 280) == status
-    out = preview.counter_html(length, 280, status, counting_method="twitter_v3", unit="weighted characters")
+def test_counter_colour_follows_the_verdict(violations, length, limit, status):
+    assert preview.status_of(violations) == status  # the validator decides; the counter only shows it
+    out = preview.counter_html(length, limit, status, counting_method="twitter_v3", unit="weighted characters")
     assert f'class="bx-counter bx-{status}"' in out and f'data-status="{status}"' in out
-    assert f"{length} / 280" in plain(out)
+    assert f"{length} / {limit}" in plain(out)
     assert f".bx-counter.bx-{status}" in preview.CSS
+
+
+def test_too_many_hashtags_on_the_check_tab_is_advice_not_an_error():
+    view = workspace.check_view(Assistant(), "#Coffee #Pods #Compost #Portland", "linkedin", None, "hashtags", False)
+    assert "4 / 3" in plain(view.counter) and 'data-status="warning"' in view.counter
+    assert "over the recommended number" in plain(view.counter) and "over the limit" not in plain(view.counter)
+    assert "1 worth a look" in plain(view.problems) and "to fix" not in plain(view.problems)
+    assert plain(view.preview).count("#") == 4  # the chips, ranked
 
 
 def test_carousel_slides_are_a_row_of_numbered_cards():
@@ -198,7 +210,7 @@ def brands_dir(tmp_path):
 ])
 def test_save_as_new_never_leaves_the_brands_folder(brands_dir, name, file):
     before = set(brands_dir.parent.rglob("*"))
-    result = workspace.save_new_profile(brands_dir, name, VALID_PROFILE, set(CATALOG.platform_files))
+    result = workspace.save_new_profile(Catalog(brands_dir), name, VALID_PROFILE)
     assert result.ok and result.saved == (brands_dir / file).resolve()
     assert set(brands_dir.parent.rglob("*")) - before == {brands_dir / file}
     assert (brands_dir / file).read_text("utf-8") == VALID_PROFILE
@@ -207,18 +219,18 @@ def test_save_as_new_never_leaves_the_brands_folder(brands_dir, name, file):
 @pytest.mark.parametrize("name", ["", "..", "   ", "///", "…"])
 def test_save_as_new_refuses_names_without_letters(brands_dir, name):
     with pytest.raises(InputError, match="name with letters or digits"):
-        workspace.save_new_profile(brands_dir, name, VALID_PROFILE)
+        workspace.save_new_profile(Catalog(brands_dir), name, VALID_PROFILE)
 
 
 def test_save_as_new_refuses_to_overwrite(brands_dir):
     with pytest.raises(InputError, match="already exists"):
-        workspace.save_new_profile(brands_dir, "Tidewell Coffee", VALID_PROFILE)
+        workspace.save_new_profile(Catalog(brands_dir), "Tidewell Coffee", VALID_PROFILE)
     assert (brands_dir / "tidewell-coffee.yaml").read_text("utf-8") == VALID_PROFILE
 
 
 def test_invalid_profile_is_not_saved_and_errors_name_their_line(brands_dir):
     broken = VALID_PROFILE.replace("language: en-US", "language: english").replace("voice:", "voise:", 1)
-    result = workspace.save_new_profile(brands_dir, "broken", broken)
+    result = workspace.save_new_profile(Catalog(brands_dir), "broken", broken)
     assert not result.ok and result.saved is None and not (brands_dir / "broken.yaml").exists()
     language_line = broken.splitlines().index("language: english") + 1
     assert language_line in result.lines
@@ -231,30 +243,66 @@ def test_invalid_profile_is_not_saved_and_errors_name_their_line(brands_dir):
 
 
 def test_save_overwrites_an_existing_profile_only_when_valid(brands_dir):
+    catalog = Catalog(brands_dir)
     edited = VALID_PROFILE.replace("language: en-US", "language: en-GB")
-    assert workspace.save_profile(brands_dir, "tidewell-coffee", edited).ok
+    assert workspace.save_profile(catalog, "tidewell-coffee", edited).ok
     assert "language: en-GB" in (brands_dir / "tidewell-coffee.yaml").read_text("utf-8")
-    assert not workspace.save_profile(brands_dir, "tidewell-coffee", "name: [").ok
+    assert not workspace.save_profile(catalog, "tidewell-coffee", "name: [").ok
     assert "language: en-GB" in (brands_dir / "tidewell-coffee.yaml").read_text("utf-8")
-    for bad in ("../tidewell-coffee", "nope"):
+    for bad in ("../tidewell-coffee", "nope", str(brands_dir / "tidewell-coffee.yaml")):
         with pytest.raises(InputError, match="Save as new"):
-            workspace.save_profile(brands_dir, bad, edited)
+            workspace.save_profile(catalog, bad, edited)
+
+
+def test_save_over_a_profile_whose_file_name_is_not_a_slug(brands_dir):
+    (brands_dir / "Tidewell_EU.yaml").write_text(VALID_PROFILE, "utf-8")
+    catalog = Catalog(brands_dir)
+    assert catalog.brand("Tidewell_EU").language == "en-US"
+    edited = VALID_PROFILE.replace("language: en-US", "language: en-GB")
+    result = workspace.save_profile(catalog, "Tidewell_EU", edited)
+    assert result.ok and result.saved == (brands_dir / "Tidewell_EU.yaml").resolve()
+    assert catalog.brand("Tidewell_EU").language == "en-GB"  # the catalog forgot the old profile
+    # A file of the folder that leads elsewhere is still not written through.
+    outside = brands_dir.parent / "outside.yaml"
+    outside.write_text(VALID_PROFILE, "utf-8")
+    (brands_dir / "linked.yaml").symlink_to(outside)
+    with pytest.raises(InputError, match="directly inside the brand profiles folder"):
+        workspace.save_profile(catalog, "linked", edited)
+    assert outside.read_text("utf-8") == VALID_PROFILE
+
+
+def test_an_unreadable_profile_does_not_stop_the_app(brands_dir):
+    (brands_dir / "a-latin1.yaml").write_bytes("name: Café\n".encode("latin-1"))  # listed first
+    with pytest.raises(InputError, match="not UTF-8"):
+        workspace.profile_text(Assistant(brands_dir=brands_dir), "a-latin1")
+    blocks = ui.build_app(Assistant(brands_dir=brands_dir))
+    shown = next(b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "profile-problems").value
+    assert "a-latin1.yaml, line 1: this brand profile is not UTF-8" in plain(shown) and "Save it as UTF-8" in plain(shown)
 
 
 @pytest.mark.parametrize("changes,message", [
     ({"brief": "  "}, "The brief is empty"),
     ({"platforms": []}, "at least one platform"),
     ({"brand": None}, "Choose a brand"),
+    ({"brand": "nope"}, "Unknown brand 'nope'"),
+    ({"brand": str(ROOT / "brand_profiles" / "tidewell-coffee.yaml")}, "Unknown brand"),  # a path is not a brand of the folder
     ({"link": "tidewell.com/pods"}, "not a web address"),
     ({"date": "March 1"}, "not a date"),
-    ({"language": "English"}, "not a language tag"),
+    ({"language": "English"}, "not a BCP-47 tag"),
+    ({"variants": "many"}, "whole number"),
+    ({"variants": 11}, "between 1 and 10"),
 ])
 def test_form_mistakes_are_plain_words(changes, message):
+    a = Assistant()
     form = {"brand": "tidewell-coffee", "platforms": ["x"], "kind": "post", "brief": "Announce pods", **changes}
     with pytest.raises(InputError, match=message):
-        workspace.Request.from_form(**form)
-    assert workspace.Request.from_form("b", ["x", "x"], "post", " Pods ", date="2027-03-01").platforms == ("x",)
-    assert workspace.publish_date("2027-03-01T09:30") == "2027-03-01 09:30"
+        workspace.Request.from_form(a, **form).jobs(a)  # the form's own mistakes first, then the API's checks
+
+
+def test_form_values_as_typed():
+    request = workspace.Request.from_form(Assistant(), "tidewell-coffee", ["x", "x"], "post", " Pods ", link=" ", date="2027-03-01T09:30")
+    assert (request.platforms, request.brief, request.link, request.date) == (("x",), "Pods", None, "2027-03-01 09:30")
+    assert publish_date("2027-03-01T09:30") == "2027-03-01 09:30"
 
 
 @pytest.fixture
@@ -265,13 +313,15 @@ def server(server):
 
 def test_session_edits_are_rechecked_and_exported(server, tmp_path):
     a = Assistant()
-    request = workspace.Request.from_form("tidewell-coffee", ["linkedin", "instagram"], "carousel", "Announce pods", date="2027-03-01")
+    request = workspace.Request.from_form(a, "tidewell-coffee", ["linkedin", "instagram"], "carousel", "Announce pods", date="2027-03-01")
     s = workspace.Session.start(a, request)
     for result in workspace.iter_results(a, request.jobs(a)):
         s.add(a, result)
-    assert set(s.platforms()) == {"linkedin", "instagram"}
+    assert {e.platform for e in s.ordered()} == {"linkedin", "instagram"}
     li = s.entry("linkedin")
-    assert li.check.length == li.result.length and li.status in ("ok", "warning") and not li.edited
+    assert li.check is None and li.length == li.result.length  # the pipeline's verdict stands until the first edit
+    assert li.status in ("ok", "warning") and not li.edited
+    assert li.record(request) == export.result_record(li.result, job_id="linkedin-carousel-1", brief_id="web", date="2027-03-01")
     # A slide problem is not about the caption: it must survive an edit of the caption.
     li.result.violations.append(Violation("slide_order", "warning", "The last slide should carry the call to action.", "slide 5"))
     s.edit(a, "linkedin", li.text + "\n\n" + "More words. " * 260)
@@ -296,7 +346,7 @@ def test_session_edits_are_rechecked_and_exported(server, tmp_path):
 
 def test_story_is_shown_but_not_edited(server):
     a = Assistant()
-    request = workspace.Request.from_form("tidewell-coffee", ["instagram"], "story", "Announce pods")
+    request = workspace.Request.from_form(a, "tidewell-coffee", ["instagram"], "story", "Announce pods")
     s = workspace.Session.start(a, request)
     (result,) = a.run_jobs(request.jobs(a))
     entry = s.add(a, result)
@@ -304,6 +354,50 @@ def test_story_is_shown_but_not_edited(server):
     assert s.edit(a, "instagram", "anything") is entry and not entry.edited
     view = workspace.entry_view(entry, INSTAGRAM, s.brand_name)
     assert "3 / 10 frames" in plain(view.counter) and "15 s in all" in plain(view.counter)
+
+
+def test_thread_edits_keep_the_thread_rules(server):
+    """An edit is re-checked as a whole thread: a repeated post or a single post is still an error."""
+    server.responder = lambda body: json.dumps({"posts": ["Our pods arrive March 1.", "Our pods arrive March 1.", "See you then."], "hashtags": []})
+    a = Assistant(max_repairs=0)
+    request = workspace.Request.from_form(a, "tidewell-coffee", ["x"], "thread", "Announce pods")
+    s = workspace.Session.start(a, request)
+    (result,) = a.run_jobs(request.jobs(a))
+    entry = s.add(a, result)
+    assert "duplicate_post" in {v.rule for v in entry.violations} and entry.status == "error"
+    s.edit(a, "x", entry.text + " ")
+    assert entry.edited and "duplicate_post" in {v.rule for v in entry.violations} and entry.status == "error"
+    s.edit(a, "x", "Our pods arrive March 1.")
+    assert "A thread needs at least 2 posts." in [v.message for v in entry.violations] and entry.status == "error"
+    assert entry.record(request)["status"] == "invalid"
+
+
+def test_regenerate_keeps_the_old_pieces_until_the_new_ones_are_in(server, monkeypatch):
+    from assistant.errors import BackendUnavailableError
+
+    a = Assistant()
+    request = workspace.Request.from_form(a, "tidewell-coffee", ["x", "linkedin"], "post", "Announce pods", variants=2)
+    s = workspace.Session.start(a, request)
+    for result in workspace.iter_results(a, request.jobs(a)):
+        s.add(a, result)
+    old = {v: s.entry("linkedin", v) for v in (1, 2)}
+    run_jobs = a.run_jobs
+
+    def fails_half_way(jobs, *, on_result=None, **options):
+        run_jobs(jobs[:1], on_result=on_result)
+        raise BackendUnavailableError("The model went away.")
+
+    monkeypatch.setattr(a, "run_jobs", fails_half_way)
+    with pytest.raises(BackendUnavailableError):
+        s.regenerate(a, "linkedin")
+    assert {v: s.entry("linkedin", v) for v in (1, 2)} == old  # nothing lost
+    monkeypatch.setattr(a, "run_jobs", run_jobs)
+    seen = []
+    fresh = s.regenerate(a, "linkedin", on_progress=lambda done, total: seen.append((done, total)))
+    assert [e.result.variant for e in fresh] == [1, 2] and s.entry("linkedin") is fresh[0] is not old[1]
+    assert seen == [(0, 2), (1, 2), (2, 2)] and s.variants("x") == [1, 2]
+    with pytest.raises(InputError, match="Press Generate first"):
+        workspace.Session().regenerate(a, "x")
 
 
 def test_header_names_the_backend(server):
@@ -384,6 +478,18 @@ def test_main_reports_a_missing_brands_folder(capsys, tmp_path):
     assert "is not a folder" in capsys.readouterr().err
 
 
+def test_main_reports_a_busy_port(capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert ui.main(["--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot listen on 127.0.0.1:{port}" in err and f"--port {port + 1}" in err and "Traceback" not in err
+
+
 # The running app, driven with gradio_client ---------------------------------------------------------
 
 
@@ -392,6 +498,7 @@ def app(_openai_server, tmp_path_factory):
     """The app in-process on a free loopback port, its Assistant pointed at the loopback OpenAI server."""
     brands = tmp_path_factory.mktemp("ui") / "brands"
     shutil.copytree(ROOT / "brand_profiles", brands)
+    (brands / "Tidewell_EU.yaml").write_text(VALID_PROFILE, "utf-8")  # a file name that is not a slug
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("socket.socket.connect", _loopback_only)
         mp.setenv("OPENAI_BASE_URL", _openai_server.url)
@@ -401,8 +508,13 @@ def app(_openai_server, tmp_path_factory):
         assert assistant.backend.kind == "compatible"  # chosen now, while the environment says so
         blocks = ui.build_app(assistant)
         _, url, _ = blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url, brands
+    yield url, brands, blocks
     blocks.close()
+
+
+def handler(blocks, api_name: str):
+    """The function behind an endpoint, to call directly and see the updates it returns."""
+    return next(f.fn for f in blocks.fns.values() if f.api_name == api_name)
 
 
 @pytest.fixture
@@ -465,6 +577,42 @@ def test_check_endpoint(client):
     assert "Paste a text" in plain(counter) and problems == "" and card == ""
 
 
+def test_check_endpoint_without_a_platform(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Choose a platform") as info:
+        client.predict("Pods on sale March 1", None, "", "post", False, api_name="/check")  # "" is refused by the dropdown itself
+    assert "Traceback" not in str(info.value)
+    with pytest.raises(InputError, match="Choose a platform"):
+        workspace.check_view(Assistant(), "Pods on sale March 1", "", None, "post", False)
+
+
+def test_endpoints_load_profiles_only_from_the_brands_folder(client, server, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(VALID_PROFILE, "utf-8")
+    with pytest.raises(AppError, match="Unknown brand"):
+        client.predict(str(elsewhere), ["x"], "post", "Announce our pods", api_name="/generate")
+    assert not [q for q in server.requests if q.path.endswith("/chat/completions")]  # refused before any model call
+    with pytest.raises(AppError):  # the Check tab's brand dropdown refuses it already; check_view would too
+        client.predict("Pods on sale March 1", "x", str(elsewhere), "post", False, api_name="/check")
+    with pytest.raises(InputError, match="Unknown brand"):
+        workspace.check_view(Assistant(), "Pods on sale March 1", "x", str(elsewhere), "post", False)
+
+
+def test_editor_updates_from_the_app_are_not_checked_again(app, server):
+    a = Assistant()
+    request = workspace.Request.from_form(a, "tidewell-coffee", ["x"], "post", "Announce pods")
+    s = workspace.Session.start(a, request)
+    entry = s.add(a, a.run_jobs(request.jobs(a))[0])
+    on_edit = handler(app[2], "edit_x")
+    assert on_edit(s, entry.text) == gr.skip() and entry.check is None  # the text the app itself put there
+    out = on_edit(s, entry.text + " Today.")
+    assert entry.edited and entry.check is not None
+    assert any("Today." in plain(v) for v in out.values() if isinstance(v, str))  # the preview follows the edit
+
+
 def test_generate_edit_and_export_in_one_session(client, server):
     out = client.predict("tidewell-coffee", ["x", "linkedin"], "post", "Announce our pods", "", 1, "", False, "2027-03-01", api_name="/generate_ui")
     prompt = out[-1]  # the Prompt tab: the exact messages of the first result, with their token count
@@ -502,6 +650,25 @@ def test_nothing_to_export_or_regenerate_in_a_fresh_session(client):
         client.predict(api_name="/regenerate_x")
 
 
+def test_save_profile_through_the_app_reloads_and_refreshes_the_dropdowns(client, app, server):
+    _, brands, blocks = app
+    client.predict("Tidewell_EU", ["x"], "post", "Announce our pods", api_name="/generate")  # the profile is now cached
+
+    def last_prompt() -> str:
+        return " ".join(m["content"] for m in server.requests[-1].body["messages"])
+
+    assert "Tidewell Coffee" in last_prompt()
+    renamed = VALID_PROFILE.replace("name: Tidewell Coffee", "name: Tidewell Europe", 1)
+    shown = client.predict("Tidewell_EU", renamed, api_name="/save_profile")[0]
+    assert "Saved Tidewell_EU.yaml" in plain(shown) and (brands / "Tidewell_EU.yaml").read_text("utf-8") == renamed
+    client.predict("Tidewell_EU", ["x"], "post", "Announce our pods", api_name="/generate")
+    assert "Tidewell Europe" in last_prompt() and "Tidewell Coffee" not in last_prompt()  # written with the saved profile
+    updates = handler(blocks, "save_profile")("Tidewell_EU", renamed)
+    dropdowns = [u for u in updates.values() if isinstance(u, gr.Dropdown)]
+    assert len(dropdowns) == 3  # Generate's brand, Check's brand, the profile picker
+    assert all(("Tidewell Europe (Tidewell_EU)", "Tidewell_EU") in d.choices for d in dropdowns)
+
+
 def test_save_profile_as_new_through_the_app(client, app):
     from gradio_client.exceptions import AppError
 
@@ -513,6 +680,8 @@ def test_save_profile_as_new_through_the_app(client, app):
     assert set(brands.parent.parent.rglob("*.yaml")) - set(brands.glob("*.yaml")) == outside
     records = client.predict("etc-passwd", ["x"], "post", "Announce our pods", api_name="/generate")  # usable at once
     assert records[0]["brand"] == "etc-passwd"
+    listed = handler(app[2], "list_profiles")()  # what a page opened now shows
+    assert all(("Tidewell Coffee (etc-passwd)", "etc-passwd") in d.choices for d in listed.values())
     for name, message in (("..", "name with letters or digits"), ("Etc Passwd", "already exists")):
         with pytest.raises(AppError, match=message):
             client.predict(name, VALID_PROFILE, api_name="/save_profile_as")
@@ -537,7 +706,6 @@ briefs:
 
 
 def test_batch_tab_runs_a_briefs_file_into_a_zip(client, tmp_path):
-    pytest.importorskip("assistant.batch")
     from gradio_client import handle_file
 
     briefs = tmp_path / "briefs.yaml"
@@ -549,7 +717,6 @@ def test_batch_tab_runs_a_briefs_file_into_a_zip(client, tmp_path):
 
 
 def test_batch_tab_names_the_uploaded_file_in_errors(client, tmp_path):
-    pytest.importorskip("assistant.batch")
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
